@@ -1,0 +1,25 @@
+// Each subcommand registers itself on the CLI11 app; its callback sets the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "ae2d/model.h"
+
+namespace ae2d::cli {
+
+void add_run_command(CLI::App &app);
+void add_summary_command(CLI::App &app);
+void add_bench_command(CLI::App &app);
+void add_info_command(CLI::App &app);
+
+int exit_code();
+// Prints "ae2d: error: <message>" and makes the process exit with 1.
+void fail(const std::string &message);
+void fail(const Status &status);
+
+// "3,64,63" -> {3, 64, 63}; the message says what was wrong.
+Expected<std::vector<int64_t>> parse_shape(const std::string &text, size_t min_rank, size_t max_rank);
+
+}  // namespace ae2d::cli

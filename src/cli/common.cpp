@@ -1,0 +1,41 @@
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+
+namespace ae2d::cli {
+
+namespace {
+int g_exit_code = 0;
+}
+
+int exit_code() { return g_exit_code; }
+
+void fail(const std::string &message) {
+    std::cerr << "ae2d: error: " << message << "\n";
+    g_exit_code = 1;
+}
+
+void fail(const Status &status) { fail(status.message()); }
+
+Expected<std::vector<int64_t>> parse_shape(const std::string &text, size_t min_rank, size_t max_rank) {
+    std::vector<int64_t> dims;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        try {
+            size_t used = 0;
+            const long long v = std::stoll(item, &used);
+            if (used != item.size() || v < 1 || v > (1LL << 31) - 1) throw std::invalid_argument(item);
+            dims.push_back(v);
+        } catch (const std::exception &) {
+            return Status::Error("bad shape '" + text + "': '" + item + "' is not a positive integer");
+        }
+    }
+    if (dims.size() < min_rank || dims.size() > max_rank)
+        return Status::Error("bad shape '" + text + "': expected " + std::to_string(min_rank) +
+                             (min_rank == max_rank ? "" : " to " + std::to_string(max_rank)) + " comma-separated sizes");
+    return dims;
+}
+
+}  // namespace ae2d::cli

@@ -1,0 +1,61 @@
+#include "ae2d/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace ae2d {
+
+int Config::nlayers() const {
+    const int d = block == BlockKind::Bottleneck ? 3 : 2;
+    int total = 2;  // conv_first and conv_final
+    for (int i = 0; i + 1 < depth(); ++i) total += 2 * d * layers[i];
+    if (depth() > 0) total += d * layers.back();
+    return total;
+}
+
+Status Config::validate() const {
+    if (channel < 1) return Status::Error("channel must be positive, got " + std::to_string(channel));
+    if (layers.size() < 2)
+        return Status::Error("layers needs at least 2 entries (the depth), got " + std::to_string(layers.size()));
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (layers[i] < 1)
+            return Status::Error("layers[" + std::to_string(i) + "] must be positive, got " + std::to_string(layers[i]));
+    }
+    if (kernel_h < 1 || kernel_w < 1)
+        return Status::Error("kernel_size must be positive, got (" + std::to_string(kernel_h) + ", " +
+                             std::to_string(kernel_w) + ")");
+    if (kernel_h % 2 == 0 || kernel_w % 2 == 0)
+        return Status::Error("kernel_size must be odd on both axes, got (" + std::to_string(kernel_h) + ", " +
+                             std::to_string(kernel_w) +
+                             "): an even kernel makes the residual add of the original module fail");
+    if (in_planes < 1) return Status::Error("in_planes must be positive, got " + std::to_string(in_planes));
+    if (out_planes < 1) return Status::Error("out_planes must be positive, got " + std::to_string(out_planes));
+    // The widest tensor has channel * 2^(depth-1) channels; keep it in int range.
+    if (depth() > 20 || (static_cast<long long>(channel) << (depth() - 1)) > (1LL << 24))
+        return Status::Error("channel * 2^(depth-1) is unreasonably large");
+    return Status::Ok();
+}
+
+std::string Config::to_string() const {
+    std::ostringstream s;
+    s << "AE2d(" << channel << ", [";
+    for (size_t i = 0; i < layers.size(); ++i) s << (i ? ", " : "") << layers[i];
+    s << "], block='" << block_kind_name(block) << "', kernel_size=";
+    if (kernel_h == kernel_w) s << kernel_h;
+    else s << "(" << kernel_h << ", " << kernel_w << ")";
+    s << ", in_planes=" << in_planes << ", out_planes=" << out_planes << ")";
+    return s.str();
+}
+
+Expected<BlockKind> parse_block_kind(const std::string &text) {
+    std::string lower = text;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (lower == "plain") return BlockKind::Plain;
+    if (lower == "bottleneck") return BlockKind::Bottleneck;
+    return Status::Error("block must be 'plain' or 'bottleneck', got '" + text + "'");
+}
+
+const char *block_kind_name(BlockKind kind) { return kind == BlockKind::Plain ? "plain" : "bottleneck"; }
+
+}  // namespace ae2d

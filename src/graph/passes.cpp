@@ -1,0 +1,87 @@
+#include "graph/passes.h"
+
+#include <algorithm>
+
+namespace ae2d::graph {
+
+namespace {
+
+void replace_reads(Graph &g, int from, int to) {
+    for (Stage &s : g.stages)
+        for (int &v : s.inputs)
+            if (v == from) v = to;
+    if (g.output == from) g.output = to;
+}
+
+void remove_marked(Graph &g, const std::vector<bool> &dead) {
+    std::vector<Stage> kept;
+    for (size_t i = 0; i < g.stages.size(); ++i)
+        if (!dead[i]) kept.push_back(std::move(g.stages[i]));
+    g.stages = std::move(kept);
+}
+
+}  // namespace
+
+std::vector<int> count_readers(const Graph &g) {
+    std::vector<int> readers(g.values.size(), 0);
+    for (const Stage &s : g.stages)
+        for (int v : s.inputs) ++readers[v];
+    ++readers[g.output];
+    return readers;
+}
+
+void elide_identity_stages(Graph &g) {
+    std::vector<bool> dead(g.stages.size(), false);
+    for (size_t i = 0; i < g.stages.size(); ++i) {
+        const Stage &s = g.stages[i];
+        const bool identity =
+            (s.kind == StageKind::CenterCrop || s.kind == StageKind::UpsampleBilinear) &&
+            g.values[s.output].shape == g.values[s.inputs[0]].shape;
+        // The graph output must stay a stage's own buffer; it never is a crop or up-sampling.
+        if (identity && s.output != g.output) {
+            replace_reads(g, s.output, s.inputs[0]);
+            dead[i] = true;
+        }
+    }
+    remove_marked(g, dead);
+}
+
+void fuse_stages(Graph &g) {
+    std::vector<int> readers = count_readers(g);
+    std::vector<int> producer(g.values.size(), -1);
+    for (size_t i = 0; i < g.stages.size(); ++i) producer[g.stages[i].output] = static_cast<int>(i);
+    std::vector<bool> dead(g.stages.size(), false);
+
+    auto single_reader = [&](int v) { return readers[v] == 1 && v != g.output; };
+    for (size_t i = 0; i < g.stages.size(); ++i) {
+        Stage &s = g.stages[i];
+        if (s.kind == StageKind::Conv2d && s.bias.empty()) {
+            const int p = producer[s.inputs[0]];
+            if (p < 0 || dead[p] || !single_reader(s.inputs[0])) continue;
+            Stage &src = g.stages[p];
+            if (src.kind == StageKind::NormPReLU) {
+                s.kind = StageKind::NormPReLUConv2d;
+            } else if (src.kind == StageKind::NormPReLUUpsample && s.stride_h == 1 && s.stride_w == 1) {
+                s.kind = StageKind::NormPReLUUpsampleConv2d;
+                s.factor_h = src.factor_h, s.factor_w = src.factor_w;
+            } else {
+                continue;
+            }
+            s.inputs = src.inputs;
+            s.slope = src.slope;
+            dead[p] = true;
+        } else if (s.kind == StageKind::UpsampleBilinear) {
+            const int p = producer[s.inputs[0]];
+            if (p < 0 || dead[p] || !single_reader(s.inputs[0]) || g.stages[p].kind != StageKind::NormPReLU)
+                continue;
+            const Stage &src = g.stages[p];
+            s.kind = StageKind::NormPReLUUpsample;
+            s.inputs = src.inputs;
+            s.slope = src.slope;
+            dead[p] = true;
+        }
+    }
+    remove_marked(g, dead);
+}
+
+}  // namespace ae2d::graph

@@ -1,0 +1,157 @@
+#include "ae2d/model.h"
+
+#include <mutex>
+
+#include "HalideRuntime.h"
+#include "graph/builder.h"
+#include "graph/shapes.h"
+#include "graph/summary.h"
+#include "io/safetensors.h"
+#include "model/config_inference.h"
+#include "runtime/executor.h"
+
+namespace ae2d {
+
+using graph::Shape4;
+
+// Per input shape: the execution plan and a pool of arenas, so that concurrent calls each
+// get their own and a repeated shape allocates nothing.
+struct ShapeEntry {
+    std::shared_ptr<const runtime::ExecutionPlan> plan;
+    std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
+};
+
+struct Model::Impl {
+    graph::Graph graph;  // unshaped: structure and parameters
+    runtime::WeightMap weights;
+
+    mutable std::mutex mutex;  // guards `shapes`
+    mutable std::map<std::vector<int64_t>, ShapeEntry> shapes;
+
+    Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        ShapeEntry &e = shapes[{s.n, s.c, s.h, s.w}];
+        if (!e.plan) {
+            auto plan = runtime::make_execution_plan(graph, s);
+            if (!plan) {
+                shapes.erase({s.n, s.c, s.h, s.w});
+                return plan.status();
+            }
+            e.plan = *plan;
+        }
+        return e.plan;
+    }
+    std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto &pool = shapes[{s.n, s.c, s.h, s.w}].free_arenas;
+        if (!pool.empty()) {
+            auto a = std::move(pool.back());
+            pool.pop_back();
+            return a;
+        }
+        return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
+    }
+    void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        shapes[{s.n, s.c, s.h, s.w}].free_arenas.push_back(std::move(arena));
+    }
+};
+
+Expected<Model> Model::load(const std::string &path) {
+    auto file = io::read_safetensors(path);
+    if (!file) return file.status();
+    return from_tensors(std::move(file->tensors), file->metadata, path);
+}
+
+Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
+                                    const std::map<std::string, std::string> &metadata, const std::string &source) {
+    auto from_meta = model::config_from_metadata(metadata);
+    if (!from_meta) return from_meta.status().with_context(source);
+    Config config;
+    std::string origin;
+    if (from_meta->found) {
+        config = from_meta->config;
+        origin = "configuration from the file's metadata";
+    } else {
+        auto inferred = model::infer_config(tensors);
+        if (!inferred) return inferred.status().with_context(source);
+        config = *inferred;
+        origin = "configuration inferred from the tensor names and shapes";
+    }
+    auto g = graph::build_ae2d(config);
+    if (!g) return g.status().with_context(source);
+    Status ok = model::check_tensors(*g, tensors, origin);
+    if (!ok) return ok.with_context(source);
+
+    auto impl = std::make_shared<Impl>();
+    impl->graph = std::move(*g);
+    for (auto &[name, t] : tensors) impl->weights.emplace(name, std::move(t));
+    return Model(std::shared_ptr<const Impl>(std::move(impl)));
+}
+
+const Config &Model::config() const { return impl_->graph.config; }
+int Model::nlayers() const { return impl_->graph.config.nlayers(); }
+int64_t Model::num_parameters() const { return impl_->graph.num_parameters(); }
+
+namespace {
+
+Expected<Shape4> as_nchw(const std::vector<int64_t> &shape) {
+    if (shape.size() != 4)
+        return Status::Error("input must have shape (B, C, H, W), got " + shape_to_string(shape));
+    for (int64_t d : shape)
+        if (d > (int64_t(1) << 31) - 1) return Status::Error("input dimension too large: " + shape_to_string(shape));
+    return Shape4{shape[0], shape[1], shape[2], shape[3]};
+}
+
+}  // namespace
+
+Expected<std::vector<int64_t>> Model::output_shape(const std::vector<int64_t> &input_shape) const {
+    auto s = as_nchw(input_shape);
+    if (!s) return s.status();
+    auto plan = impl_->plan_for(*s);
+    if (!plan) return plan.status();
+    const Shape4 o = (*plan)->graph.values[(*plan)->graph.output].shape;
+    return std::vector<int64_t>{o.n, o.c, o.h, o.w};
+}
+
+Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) const {
+    auto s = as_nchw(input.shape);
+    if (!s) return s.status();
+    if (static_cast<int64_t>(input.data.size()) != input.numel())
+        return Status::Error("input holds " + std::to_string(input.data.size()) + " values, its shape " +
+                             shape_to_string(input.shape) + " needs " + std::to_string(input.numel()));
+    auto plan = impl_->plan_for(*s);
+    if (!plan) return plan.status();
+    const runtime::ExecutionPlan &p = **plan;
+    const Shape4 o = p.graph.values[p.graph.output].shape;
+    Tensor out({o.n, o.c, o.h, o.w});
+    auto arena = impl_->take_arena(*s, p.memory.arena_floats);
+    runtime::StageProfile stage_profile;
+    Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
+                                 profile ? &stage_profile : nullptr);
+    impl_->give_back(*s, std::move(arena));
+    if (!ok) return ok;
+    if (profile) {
+        profile->seconds_by_stage_kind.clear();
+        for (const auto &[k, v] : stage_profile.seconds_by_kind) profile->seconds_by_stage_kind[k] = v;
+        profile->arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
+        profile->stages = static_cast<int>(p.graph.stages.size());
+        profile->macs = runtime::count_macs(p);
+    }
+    return out;
+}
+
+void set_num_threads(int threads) { halide_set_num_threads(threads); }
+
+Expected<std::string> summary(const Config &config, int64_t channels, int64_t height, int64_t width) {
+    auto g = graph::build_ae2d(config);
+    if (!g) return g.status();
+    const Shape4 input{1, channels, height, width};
+    Status ok = graph::infer_shapes(*g, input);
+    if (!ok) return ok;
+    return graph::format_summary(*g, input);
+}
+
+const char *version() { return AE2D_VERSION; }
+
+}  // namespace ae2d

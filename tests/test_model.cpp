@@ -1,0 +1,192 @@
+// The whole network against PyTorch reference outputs, and the model-level error paths.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <thread>
+
+#include "ae2d/model.h"
+#include "graph/builder.h"
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "runtime/executor.h"
+#include "test_support.h"
+
+using namespace ae2d;
+
+namespace {
+
+struct Fixture {
+    std::string name;
+    Tensor input, expected;
+};
+
+Fixture load_fixture(const std::string &name) {
+    const std::string base = test::source_path("tests/fixtures/" + name);
+    auto x = io::read_npy(base + ".input.npy");
+    auto y = io::read_npy(base + ".output.npy");
+    REQUIRE(x.ok());
+    REQUIRE(y.ok());
+    return {name, *x, *y};
+}
+
+// The bound: max |y - ref| <= 1e-4 * max |ref|. The reference is computed in float64,
+// so the difference is ae2d's own float32 rounding: up to ~60 layers of sums of a few
+// thousand products (relative error ~1e-6 each), re-normalized by every instance norm; 1e-4
+// leaves room for that growth while catching any wrong index, padding or coefficient
+// (which show up as errors of order max |ref|).
+void require_close(const Tensor &got, const Tensor &ref) {
+    REQUIRE(got.shape == ref.shape);
+    double max_ref = 0, max_diff = 0;
+    for (size_t i = 0; i < ref.data.size(); ++i) {
+        max_ref = std::max(max_ref, double(std::fabs(ref.data[i])));
+        max_diff = std::max(max_diff, double(std::fabs(got.data[i] - ref.data[i])));
+    }
+    INFO("max |y - ref| = " << max_diff << ", max |ref| = " << max_ref);
+    CHECK(max_ref > 0.1);
+    CHECK(max_diff <= 1e-4 * max_ref);
+}
+
+}  // namespace
+
+TEST_CASE("forward pass equals the PyTorch reference on every fixture", "[model][parity]") {
+    const auto manifest = test::read_json("tests/fixtures/manifest.json");
+    REQUIRE(manifest.size() >= 8);
+    for (const auto &entry : manifest) {
+        const std::string name = entry.at("name");
+        SECTION(name) {
+            auto model = Model::load(test::source_path("tests/fixtures/" + name + ".safetensors"));
+            REQUIRE(model.ok());
+            const Config expected = test::config_from_json(entry.at("config"));
+            CHECK(model->config().to_string() == expected.to_string());
+            CHECK(model->nlayers() == entry.at("nlayers").get<int>());
+            const Fixture f = load_fixture(name);
+            auto y = model->forward(f.input);
+            REQUIRE(y.ok());
+            require_close(*y, f.expected);
+        }
+    }
+}
+
+TEST_CASE("unfused stages give the same result as fused ones", "[model][parity]") {
+    for (const char *name : {"bneck_k3_d3", "plain_k3_d2", "plain_k5_d3_f16"}) {
+        auto file = io::read_safetensors(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
+        REQUIRE(file.ok());
+        auto model = Model::load(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
+        REQUIRE(model.ok());
+        auto g = graph::build_ae2d(model->config());
+        REQUIRE(g.ok());
+        const Fixture f = load_fixture(name);
+        const auto &s = f.input.shape;
+        auto plan = runtime::make_execution_plan(*g, {s[0], s[1], s[2], s[3]}, {/*fuse=*/false});
+        REQUIRE(plan.ok());
+        runtime::WeightMap weights(file->tensors.begin(), file->tensors.end());
+        std::vector<float> arena((*plan)->memory.arena_floats);
+        Tensor y(f.expected.shape);
+        REQUIRE(runtime::execute(**plan, weights, f.input.data.data(), y.data.data(), arena.data()).ok());
+        INFO(name);
+        require_close(y, f.expected);
+    }
+}
+
+TEST_CASE("one model serves several threads at once", "[model][threads]") {
+    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+    REQUIRE(model.ok());
+    const Fixture f = load_fixture("bneck_k3_d3");
+    std::vector<Tensor> results(4);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 5; ++i) {
+                auto y = model->forward(f.input);
+                if (y.ok()) results[t] = *y;
+            }
+        });
+    for (auto &t : threads) t.join();
+    for (const Tensor &r : results) require_close(r, f.expected);
+}
+
+TEST_CASE("configuration is inferred from tensor names and shapes", "[model][config]") {
+    const auto manifest = test::read_json("tests/fixtures/manifest.json");
+    for (const auto &entry : manifest) {
+        auto file = io::read_safetensors(test::source_path("tests/fixtures/" + entry.at("name").get<std::string>() +
+                                                           ".safetensors"));
+        REQUIRE(file.ok());
+        auto model = Model::from_tensors(file->tensors, {}, "no metadata");
+        REQUIRE(model.ok());
+        CHECK(model->config().to_string() == test::config_from_json(entry.at("config")).to_string());
+    }
+}
+
+namespace {
+
+std::map<std::string, Tensor> fixture_tensors(std::map<std::string, std::string> *metadata) {
+    auto file = io::read_safetensors(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+    REQUIRE(file.ok());
+    *metadata = file->metadata;
+    return file->tensors;
+}
+
+std::string load_error(std::map<std::string, Tensor> tensors, const std::map<std::string, std::string> &metadata) {
+    auto m = Model::from_tensors(std::move(tensors), metadata, "weights.safetensors");
+    return m.ok() ? std::string("(loaded)") : m.message();
+}
+
+}  // namespace
+
+TEST_CASE("missing, extra and mis-shaped tensors are refused by name", "[model][errors]") {
+    std::map<std::string, std::string> md;
+    auto base = fixture_tensors(&md);
+    for (bool with_metadata : {true, false}) {
+        const auto meta = with_metadata ? md : std::map<std::string, std::string>{};
+        auto t = base;
+        t.erase("conv_down_list.0.conv_scale.conv2.2.weight");
+        CHECK_THAT(load_error(t, meta), Catch::Contains("missing: conv_down_list.0.conv_scale.conv2.2.weight"));
+        t = base;
+        t["conv_final.extra"] = Tensor({3});
+        CHECK_THAT(load_error(t, meta), Catch::Contains("unexpected: conv_final.extra (3)"));
+        t = base;
+        t["conv_middle_up.conv_scale.in_node.2.weight"] = Tensor({5});
+        CHECK_THAT(load_error(t, meta), Catch::Contains("conv_middle_up.conv_scale.in_node.2.weight: expected (12), got (5)"));
+    }
+    CHECK_THAT(load_error({}, {}), Catch::Contains("conv_first.weight' is missing"));
+}
+
+TEST_CASE("metadata that contradicts the tensors is refused", "[model][errors]") {
+    std::map<std::string, std::string> md;
+    auto t = fixture_tensors(&md);
+    auto m = md;
+    m["channel"] = "8";
+    CHECK_THAT(load_error(t, m), Catch::Contains("metadata") && Catch::Contains("conv_first.weight: expected (8, 1, 5, 5)"));
+    m = md;
+    m["block"] = "plain";
+    CHECK_THAT(load_error(t, m), Catch::Contains("unexpected"));
+    m = md;
+    m["kernel_size"] = "4";
+    CHECK_THAT(load_error(t, m), Catch::Contains("odd"));
+    m = md;
+    m["layers"] = "[3]";
+    CHECK_THAT(load_error(t, m), Catch::Contains("at least 2"));
+    m = md;
+    m["layers"] = "[1, 0, 1]";
+    CHECK_THAT(load_error(t, m), Catch::Contains("layers[1] must be positive"));
+    m = md;
+    m["layers"] = "not json";
+    CHECK_THAT(load_error(t, m), Catch::Contains("not valid JSON"));
+    m = md;
+    m.erase("block");
+    CHECK_THAT(load_error(t, m), Catch::Contains("missing block"));
+    m = md;
+    m["arch"] = "UNet2d";
+    CHECK_THAT(load_error(t, m), Catch::Contains("expected 'AE2d'"));
+}
+
+TEST_CASE("inputs the network refuses give messages, not crashes", "[model][errors]") {
+    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));  // depth 3, in 1
+    REQUIRE(model.ok());
+    CHECK_THAT(model->forward(Tensor({1, 2, 16, 16})).message(), Catch::Contains("in_planes = 1"));
+    CHECK_THAT(model->forward(Tensor({1, 1, 4, 4})).message(),
+               Catch::Contains("smallest accepted inputs are 5x1 and 1x5"));
+    CHECK(model->forward(Tensor({1, 1, 1, 5})).ok());
+    CHECK_THAT(model->forward(Tensor({1, 16, 16})).message(), Catch::Contains("(B, C, H, W)"));
+    CHECK_THAT(model->forward(Tensor({0, 1, 16, 16})).message(), Catch::Contains("empty dimension"));
+}
