@@ -1,0 +1,26 @@
+// PNG images as (C, H, W) float tensors in [0, 1].
+#pragma once
+
+#include <string>
+
+#include "ae2d/status.h"
+#include "ae2d/tensor.h"
+
+namespace ae2d::io {
+
+struct Image {
+    Tensor pixels;      // (C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1]
+    int bit_depth = 8;  // 8 or 16: the decoded depth (palette and 1/2/4-bit gray decode as 8)
+};
+
+// Decodes any valid PNG: 8-bit samples are divided by 255, 16-bit by 65535. Palette images
+// become RGB, 1/2/4-bit gray is expanded to 8 bits, and an alpha channel (gray+alpha, RGBA,
+// palette transparency) is dropped: the models take 1- or 3-channel input only. No gamma or
+// colour-space conversion is applied. Corrupt or truncated files are errors, never aborts.
+Expected<Image> read_png(const std::string &path);
+
+// Encodes a (C, H, W) tensor, C = 1 or 3, at bit_depth 8 or 16. Values are clamped to [0, 1]
+// and rounded to the nearest level; NaN becomes 0. Atomic: a failure leaves no partial file.
+Status write_png(const std::string &path, const Tensor &chw, int bit_depth);
+
+}  // namespace ae2d::io
