@@ -132,3 +132,45 @@ TEST_CASE("bad files: clear message, non-zero exit, no output written", "[cli][e
         CHECK(!fs::exists(out));
     }
 }
+
+TEST_CASE("ae2d run on a directory: batches, skips a bad file, never overwrites an input", "[cli][batch]") {
+    const fs::path in = temp_dir() / "batch_in", out = temp_dir() / "batch_out";
+    fs::remove_all(in);
+    fs::remove_all(out);
+    fs::create_directories(in);
+    // Three same-sized images (one batch), one of another size, one corrupt file.
+    for (int i = 0; i < 4; ++i) {
+        Tensor img({1, i < 3 ? 24 : 13, i < 3 ? 20 : 30});
+        for (size_t k = 0; k < img.data.size(); ++k) img.data[k] = float((k * (i + 3)) % 11) / 10.f;
+        REQUIRE(io::write_png((in / ("img" + std::to_string(i) + ".png")).string(), img, 8).ok());
+    }
+    write_bytes(in / "broken.png", "\x89PNG\r\n\x1a\n truncated");
+    const std::string model = fixture("bneck_k31_d4_nometa.safetensors");
+    Result r = ae2d_cli("run -m " + model + " -i " + in.string() + " -o " + out.string() + " --batch 8");
+    INFO(r.out << r.err);
+    CHECK(r.code == 1);  // something failed
+    CHECK_THAT(r.err, Catch::Contains("broken.png"));
+    CHECK_THAT(r.out, Catch::Contains("4 of 5 inputs written"));
+    for (int i = 0; i < 4; ++i) CHECK(fs::exists(out / ("img" + std::to_string(i) + ".png")));
+    CHECK(!fs::exists(out / "broken.png"));
+
+    // Batched results equal one-by-one results.
+    const fs::path single = temp_dir() / "single.npy";
+    r = ae2d_cli("run -m " + model + " -i " + (in / "img1.png").string() + " -o " + single.string());
+    REQUIRE(r.code == 0);
+    r = ae2d_cli("run -m " + model + " -i " + (in / "img0.png").string() + " " + (in / "img1.png").string() + " -o " +
+                 (temp_dir() / "batch_npy").string() + " --format npy");
+    REQUIRE(r.code == 0);
+    auto a = io::read_npy(single.string());
+    auto b = io::read_npy((temp_dir() / "batch_npy" / "img1.npy").string());
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a->data == b->data);
+
+    // Writing into the input directory with the input's format would replace the inputs.
+    r = ae2d_cli("run -m " + model + " -i " + in.string() + " -o " + in.string());
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("refusing to overwrite an input"));
+    auto still = io::read_png((in / "img0.png").string());
+    REQUIRE(still.ok());
+}

@@ -13,6 +13,7 @@ void add_run_command(CLI::App &app);
 void add_summary_command(CLI::App &app);
 void add_bench_command(CLI::App &app);
 void add_info_command(CLI::App &app);
+void add_graph_command(CLI::App &app);
 
 int exit_code();
 // Prints "ae2d: error: <message>" and makes the process exit with 1.

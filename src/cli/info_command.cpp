@@ -1,16 +1,46 @@
-// ae2d info: version and the compiled targets.
+// ae2d info: version, compiled targets, this CPU's features and the variant that runs.
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 
 namespace ae2d::cli {
 
+namespace {
+
+// Which of the compiled CPU variants Halide's dispatcher picks here: the first whose
+// features this CPU has (the targets are listed best first).
+std::string detected_cpu() {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    std::ostringstream s;
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    const bool sse41 = __builtin_cpu_supports("sse4.1");
+    s << "cpu features: " << (avx512 ? "avx512(skylake) " : "") << (avx2 ? "avx2 fma f16c " : "")
+      << (sse41 ? "sse4.1" : "") << "\n";
+    s << "variant that runs: "
+      << (avx512 ? "x86-64 AVX-512" : avx2 ? "x86-64 AVX2+FMA" : sse41 ? "x86-64 SSE4.1" : "none (SSE4.1 needed)");
+    return s.str();
+#elif defined(__aarch64__)
+    return "cpu features: arm64 NEON\nvariant that runs: chosen by Halide's dispatcher (dot-product if present)";
+#else
+    return "cpu features: unknown";
+#endif
+}
+
+}  // namespace
+
 void add_info_command(CLI::App &app) {
-    CLI::App *cmd = app.add_subcommand("info", "Version and compiled targets");
+    CLI::App *cmd = app.add_subcommand("info", "Version, compiled targets, CPU features and backends");
     cmd->callback([] {
         std::cout << "ae2d " << version() << "\n";
-        std::cout << "backends: cpu\n";
         std::cout << "cpu targets (best first, chosen at run time): " << AE2D_CPU_TARGETS << "\n";
+        std::cout << detected_cpu() << "\n";
+        std::cout << "backends: cpu (usable)\n";
     });
 }
 

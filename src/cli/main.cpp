@@ -13,6 +13,7 @@ int main(int argc, char **argv) {
     ae2d::cli::add_summary_command(app);
     ae2d::cli::add_bench_command(app);
     ae2d::cli::add_info_command(app);
+    ae2d::cli::add_graph_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -1,53 +1,72 @@
-// ae2d run: one forward pass on a .npy or .png input.
+// ae2d run: forward passes on .npy / .png inputs, one file or many (batched by size).
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "cli/commands.h"
 #include "io/npy.h"
 #include "io/png_image.h"
+
+namespace fs = std::filesystem;
 
 namespace ae2d::cli {
 
 namespace {
 
 struct RunOptions {
-    std::string model, input, output, compare;
-    int threads = 0;
+    std::string model, output, compare, clean, format;
+    std::vector<std::string> inputs;
+    int threads = 0, batch = 8;
 };
 
-bool has_extension(const std::string &path, const char *ext) {
-    std::string e = std::filesystem::path(path).extension().string();
+std::string lower_extension(const std::string &path) {
+    std::string e = fs::path(path).extension().string();
     for (char &ch : e) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return e == ext;
+    return e;
 }
 
-// The input as a batch (B, C, H, W), and the bit depth a PNG output should use.
-Expected<Tensor> read_input(const std::string &path, int *bit_depth) {
-    *bit_depth = 8;
-    if (has_extension(path, ".png")) {
-        auto img = io::read_png(path);
+// One input file, read as a batch (B, C, H, W).
+struct Item {
+    std::string input, output;
+    Tensor x;
+    int bit_depth = 8;  // a PNG output is written at the input's depth
+};
+
+Status read_input(Item &item) {
+    const std::string ext = lower_extension(item.input);
+    if (ext == ".png") {
+        auto img = io::read_png(item.input);
         if (!img) return img.status();
-        *bit_depth = img->bit_depth;
-        Tensor t = std::move(img->pixels);
-        t.shape.insert(t.shape.begin(), 1);
-        return t;
+        item.bit_depth = img->bit_depth;
+        item.x = std::move(img->pixels);
+        item.x.shape.insert(item.x.shape.begin(), 1);
+        return Status::Ok();
     }
-    if (!has_extension(path, ".npy")) return Status::Error(path + ": the input must be a .npy or .png file");
-    auto t = io::read_npy(path);
+    if (ext != ".npy") return Status::Error(item.input + ": the input must be a .npy or .png file");
+    auto t = io::read_npy(item.input);
     if (!t) return t.status();
     if (t->rank() < 2 || t->rank() > 4)
-        return Status::Error(path + ": an input array must have shape (H, W), (C, H, W) or (B, C, H, W), got " +
+        return Status::Error(item.input + ": an input array must have shape (H, W), (C, H, W) or (B, C, H, W), got " +
                              shape_to_string(t->shape));
     while (t->rank() < 4) t->shape.insert(t->shape.begin(), 1);
-    return t;
+    item.x = std::move(*t);
+    return Status::Ok();
+}
+
+Status check_output_name(const std::string &path) {
+    const std::string ext = lower_extension(path);
+    if (ext != ".npy" && ext != ".png") return Status::Error(path + ": the output must be a .npy or .png file");
+    return Status::Ok();
 }
 
 Status write_output(const std::string &path, Tensor y, int bit_depth) {
-    if (has_extension(path, ".npy")) return io::write_npy(path, y);
-    if (!has_extension(path, ".png")) return Status::Error(path + ": the output must be a .npy or .png file");
+    if (lower_extension(path) == ".npy") return io::write_npy(path, y);
     if (y.shape[0] != 1)
         return Status::Error(path + ": a PNG holds one image, the output is a batch of " + std::to_string(y.shape[0]) +
                              " (write .npy instead)");
@@ -58,56 +77,265 @@ Status write_output(const std::string &path, Tensor y, int bit_depth) {
     return io::write_png(path, y, bit_depth);
 }
 
-void run(const RunOptions &o) {
+// PSNR in dB of `x` (clamped to [0, 1], as an image would be) against a clean image in [0, 1].
+Expected<double> psnr(const Tensor &x, const Tensor &clean) {
+    if (x.numel() != clean.numel())
+        return Status::Error("the clean image has shape " + shape_to_string(clean.shape) + ", the image " +
+                             shape_to_string(x.shape));
+    double se = 0;
+    for (size_t i = 0; i < clean.data.size(); ++i) {
+        const double v = std::min(1.0, std::max(0.0, double(x.data[i])));
+        se += (v - clean.data[i]) * (v - clean.data[i]);
+    }
+    const double mse = se / double(clean.data.size());
+    return mse > 0 ? 10.0 * std::log10(1.0 / mse) : INFINITY;
+}
+
+// Progress on stderr: a redrawn bar on a terminal, plain lines otherwise.
+class Progress {
+public:
+    explicit Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+    void advance(size_t images) {
+        done_ += images;
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const double rate = s > 0 ? double(done_) / s : 0;
+        const double left = rate > 0 ? double(total_ - done_) / rate : 0;
+        const int width = 30, filled = total_ ? int(width * done_ / total_) : width;
+        if (tty_) {
+            std::fprintf(stderr, "\r[%s%s] %zu/%zu images, %.2f images/s, %.0f s left   ",
+                         std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done_, total_,
+                         rate, left);
+            if (done_ >= total_) std::fprintf(stderr, "\n");
+        } else {
+            std::fprintf(stderr, "%zu/%zu images, %.2f images/s, %.0f s left\n", done_, total_, rate, left);
+        }
+        std::fflush(stderr);
+    }
+
+private:
+    size_t total_, done_ = 0;
+    bool tty_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+std::string default_model_path() {
+    if (const char *env = std::getenv("AE2D_DEFAULT_MODEL")) return env;
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    for (const char *rel : {"../models/denoiser.safetensors", "../share/ae2d/denoiser.safetensors"}) {
+        const fs::path p = exe.parent_path() / rel;
+        if (!ec && fs::exists(p)) return p.lexically_normal().string();
+    }
+    return "denoiser.safetensors (bundled default: not found next to the ae2d binary; pass --model)";
+}
+
+class Runner {
+public:
+    Runner(const Model &model, const RunOptions &o) : model_(model), o_(o) {}
+
+    // Runs every item, batching same-sized single images; returns how many failed.
+    size_t run_all(std::vector<Item> &items) {
+        Progress progress(items.size());
+        std::map<std::vector<int64_t>, std::vector<Item *>> pending;
+        auto flush = [&](std::vector<Item *> &batch) {
+            if (batch.empty()) return;
+            run_batch(batch);
+            progress.advance(batch.size());
+            batch.clear();
+        };
+        for (Item &item : items) {
+            Status ok = read_input(item);
+            if (!ok) {
+                report_failure(item, ok);
+                progress.advance(1);
+                continue;
+            }
+            std::vector<int64_t> key = item.x.shape;
+            if (key[0] != 1) key.push_back(-1);  // a batch in one file runs on its own
+            auto &batch = pending[key];
+            batch.push_back(&item);
+            if (key[0] != 1 || batch.size() >= size_t(std::max(1, o_.batch))) flush(batch);
+        }
+        for (auto &[key, batch] : pending) flush(batch);
+        return failures_;
+    }
+
+private:
+    void report_failure(const Item &item, const Status &s) {
+        ++failures_;
+        fail(s.message().rfind(item.input, 0) == 0 ? s.message() : s.with_context(item.input).message());
+    }
+
+    void run_batch(const std::vector<Item *> &batch) {
+        Tensor x = batch.front()->x;
+        if (batch.size() > 1) {
+            x.shape[0] = int64_t(batch.size());
+            x.data.clear();
+            for (const Item *it : batch) x.data.insert(x.data.end(), it->x.data.begin(), it->x.data.end());
+        }
+        auto y = model_.forward(x);
+        if (!y) {
+            for (const Item *it : batch) report_failure(*it, y.status());
+            return;
+        }
+        const int64_t per_image = y->numel() / y->shape[0];
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const Item &it = *batch[i];
+            Tensor yi = *y;
+            if (batch.size() > 1) {
+                yi.shape[0] = 1;
+                yi.data.assign(y->data.begin() + int64_t(i) * per_image, y->data.begin() + int64_t(i + 1) * per_image);
+            }
+            if (!o_.clean.empty()) report_psnr(it, yi);
+            Status ok = write_output(it.output, std::move(yi), it.bit_depth);
+            if (!ok) report_failure(it, ok);
+        }
+    }
+
+    void report_psnr(const Item &it, const Tensor &y) {
+        const fs::path clean = fs::is_directory(o_.clean) ? fs::path(o_.clean) / fs::path(it.input).filename()
+                                                           : fs::path(o_.clean);
+        Item c;
+        c.input = clean.string();
+        Status ok = read_input(c);
+        auto before = ok ? psnr(it.x, c.x) : Expected<double>(ok);
+        auto after = ok ? psnr(y, c.x) : Expected<double>(ok);
+        if (!before || !after) return report_failure(it, before ? after.status() : before.status());
+        std::printf("%s: PSNR %.2f dB -> %.2f dB (%+.2f dB) against %s\n", it.input.c_str(), *before, *after,
+                    *after - *before, c.input.c_str());
+    }
+
+    const Model &model_;
+    const RunOptions &o_;
+    size_t failures_ = 0;
+};
+
+// The files to process and where each output goes.
+Expected<std::vector<Item>> plan_items(const RunOptions &o) {
+    std::vector<std::string> files;
+    bool many = o.inputs.size() > 1;
+    for (const std::string &in : o.inputs) {
+        if (fs::is_directory(in)) {
+            many = true;
+            std::vector<std::string> found;
+            for (const auto &e : fs::directory_iterator(in))
+                if (e.is_regular_file() && (lower_extension(e.path()) == ".png" || lower_extension(e.path()) == ".npy"))
+                    found.push_back(e.path().string());
+            std::sort(found.begin(), found.end());
+            files.insert(files.end(), found.begin(), found.end());
+        } else {
+            files.push_back(in);
+        }
+    }
+    std::vector<Item> items;
+    if (!many && !fs::is_directory(o.output)) {  // one file to one file
+        Status ok = check_output_name(o.output);
+        if (!ok) return ok;
+        items.push_back({files.front(), o.output, {}, 8});
+    } else {
+        if (fs::exists(o.output) && !fs::is_directory(o.output))
+            return Status::Error(o.output + ": with several inputs or a directory, the output must be a directory");
+        std::error_code ec;
+        fs::create_directories(o.output, ec);
+        if (ec) return Status::Error(o.output + ": cannot create the output directory: " + ec.message());
+        for (const std::string &f : files) {
+            const std::string ext = o.format.empty() ? lower_extension(f) : "." + o.format;
+            items.push_back({f, (fs::path(o.output) / fs::path(f).stem()).string() + ext, {}, 8});
+        }
+    }
+    return items;
+}
+
+// An output must never replace an input, nor another output of the same run.
+Status check_no_overwrite(const Item &item, const std::set<fs::path> &inputs, std::set<fs::path> &outputs) {
+    const fs::path out = fs::weakly_canonical(item.output);
+    if (inputs.count(out)) return Status::Error(item.output + ": refusing to overwrite an input");
+    if (!outputs.insert(out).second)
+        return Status::Error(item.output + ": another input of this run writes the same output; skipped");
+    return Status::Ok();
+}
+
+void run(RunOptions o) {
     if (o.threads < 0) return fail("--threads must be 0 (all cores) or positive");
+    if (o.batch < 1) return fail("--batch must be positive");
+    if (!o.format.empty() && o.format != "png" && o.format != "npy") return fail("--format must be png or npy");
     if (o.threads > 0) set_num_threads(o.threads);
-    // Check the output's kind before any work, so a bad name costs nothing.
-    if (!has_extension(o.output, ".npy") && !has_extension(o.output, ".png"))
-        return fail(o.output + ": the output must be a .npy or .png file");
+    auto items = plan_items(o);
+    if (!items) return fail(items.status());
+    if (o.model.empty()) o.model = default_model_path();
     auto model = Model::load(o.model);
     if (!model) return fail(model.status());
-    int bit_depth = 8;
-    auto x = read_input(o.input, &bit_depth);
-    if (!x) return fail(x.status());
-    Tensor reference;
-    if (!o.compare.empty()) {
-        auto r = io::read_npy(o.compare);
-        if (!r) return fail(r.status());
-        reference = std::move(*r);
+
+    std::set<fs::path> inputs, outputs;
+    for (const Item &it : *items) inputs.insert(fs::weakly_canonical(it.input));
+    std::vector<Item> todo;
+    for (Item &it : *items) {
+        Status ok = check_no_overwrite(it, inputs, outputs);
+        if (ok) todo.push_back(std::move(it));
+        else fail(ok);
     }
-    const auto t0 = std::chrono::steady_clock::now();
-    auto y = model->forward(*x);
-    const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-    if (!y) return fail(y.status().with_context(o.input));
-    std::printf("%s: %s -> %s in %.1f ms\n", model->config().to_string().c_str(), shape_to_string(x->shape).c_str(),
-                shape_to_string(y->shape).c_str(), dt.count());
-    if (!o.compare.empty()) {
-        if (reference.shape != y->shape)
-            return fail(o.compare + ": shape " + shape_to_string(reference.shape) + ", the output is " +
-                        shape_to_string(y->shape));
-        double max_diff = 0, max_ref = 0;
-        for (size_t i = 0; i < reference.data.size(); ++i) {
-            max_diff = std::max(max_diff, double(std::fabs(y->data[i] - reference.data[i])));
-            max_ref = std::max(max_ref, double(std::fabs(reference.data[i])));
+
+    if (todo.size() == 1 && items->size() == 1) {  // one file: report time and optional comparison
+        Item &it = todo.front();
+        Status ok = read_input(it);
+        if (!ok) return fail(ok);
+        const auto t0 = std::chrono::steady_clock::now();
+        auto y = model->forward(it.x);
+        const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
+        if (!y) return fail(y.status().with_context(it.input));
+        std::printf("%s: %s -> %s in %.1f ms\n", model->config().to_string().c_str(),
+                    shape_to_string(it.x.shape).c_str(), shape_to_string(y->shape).c_str(), dt.count());
+        if (!o.compare.empty()) {
+            auto ref = io::read_npy(o.compare);
+            if (!ref) return fail(ref.status());
+            if (ref->shape != y->shape)
+                return fail(o.compare + ": shape " + shape_to_string(ref->shape) + ", the output is " +
+                            shape_to_string(y->shape));
+            double max_diff = 0, max_ref = 0;
+            for (size_t i = 0; i < ref->data.size(); ++i) {
+                max_diff = std::max(max_diff, double(std::fabs(y->data[i] - ref->data[i])));
+                max_ref = std::max(max_ref, double(std::fabs(ref->data[i])));
+            }
+            std::printf("compared with %s: max |y - ref| = %.3g, max |ref| = %.3g, ratio %.3g\n", o.compare.c_str(),
+                        max_diff, max_ref, max_ref > 0 ? max_diff / max_ref : max_diff);
         }
-        std::printf("compared with %s: max |y - ref| = %.3g, max |ref| = %.3g, ratio %.3g\n", o.compare.c_str(),
-                    max_diff, max_ref, max_ref > 0 ? max_diff / max_ref : max_diff);
+        if (!o.clean.empty()) {
+            Item c;
+            c.input = o.clean;
+            Status okc = read_input(c);
+            if (!okc) return fail(okc);
+            auto before = psnr(it.x, c.x), after = psnr(*y, c.x);
+            if (!before || !after) return fail((before ? after.status() : before.status()).with_context(o.clean));
+            std::printf("PSNR against %s: input %.2f dB, output %.2f dB (%+.2f dB)\n", o.clean.c_str(), *before,
+                        *after, *after - *before);
+        }
+        ok = write_output(it.output, std::move(*y), it.bit_depth);
+        if (!ok) return fail(ok);
+        std::printf("wrote %s\n", it.output.c_str());
+        return;
     }
-    Status ok = write_output(o.output, std::move(*y), bit_depth);
-    if (!ok) return fail(ok);
-    std::printf("wrote %s\n", o.output.c_str());
+    Runner runner(*model, o);
+    const size_t failed = runner.run_all(todo);
+    std::printf("%zu of %zu inputs written to %s\n", todo.size() - failed, items->size(), o.output.c_str());
 }
 
 }  // namespace
 
 void add_run_command(CLI::App &app) {
     auto opts = std::make_shared<RunOptions>();
-    CLI::App *cmd = app.add_subcommand("run", "Run the model on an input (.npy or .png) and write the output");
-    cmd->add_option("--model,-m", opts->model, "safetensors file exported from PyTorch")->required();
-    cmd->add_option("--input,-i", opts->input, ".npy (H,W), (C,H,W), (B,C,H,W) float32/float64, or .png")->required();
-    cmd->add_option("--output,-o", opts->output, ".npy (float32, B x out_planes x H x W) or .png")->required();
+    CLI::App *cmd = app.add_subcommand("run", "Run the model on .npy / .png inputs and write the outputs");
+    cmd->add_option("--model,-m", opts->model, "safetensors file exported from PyTorch (default: the bundled denoiser)");
+    cmd->add_option("--input,-i", opts->inputs,
+                    "files or directories: .npy (H,W), (C,H,W), (B,C,H,W) float32/float64, or .png")
+        ->required();
+    cmd->add_option("--output,-o", opts->output,
+                    "a .npy/.png file for one input; a directory for several inputs or a directory")
+        ->required();
     cmd->add_option("--threads,-t", opts->threads, "worker threads (0: one per core)");
+    cmd->add_option("--batch", opts->batch, "same-sized images run together, up to this many")->capture_default_str();
+    cmd->add_option("--format", opts->format, "output format in a directory: png or npy (default: the input's)");
     cmd->add_option("--compare", opts->compare, "reference output .npy: print the largest difference to it");
+    cmd->add_option("--clean", opts->clean, "clean image (or directory of them, same names): print PSNR before/after");
     cmd->callback([opts] { run(*opts); });
 }
 
