@@ -1,0 +1,71 @@
+// Conv2d: a zero-padded 2-D convolution, optionally with a bias (PyTorch nn.Conv2d, NCHW).
+//   output(x, y, co, n) = [bias(co) +] sum_{ci, ky, kx} weights(kx, ky, ci, co) *
+//                         input(x * stride_x + kx - pad_x, y * stride_y + ky - pad_y, ci, n)
+// with input zero outside its extent. Kernel size from the weights; the output extent is the
+// caller's (floor((in + 2 pad - k) / stride) + 1 per axis).
+// AOT arguments: (input, weights, [bias], stride_x, stride_y, pad_x, pad_y, output).
+#include "Halide.h"
+#include "conv_schedule.h"
+#include "ops.h"
+
+namespace {
+
+using namespace Halide;
+namespace ops = ae2d::ops;
+
+class Conv2d : public Generator<Conv2d> {
+public:
+    GeneratorParam<bool> has_bias{"bias", false};
+
+    Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
+    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
+    // configure() appends: bias (co) when bias=true, then stride_x, stride_y, pad_x, pad_y.
+    Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
+
+    void configure() {
+        if (has_bias) {
+            bias = add_input<Buffer<float, 1>>("conv_bias");  // "bias" names the GeneratorParam
+        }
+        stride_x = add_input<int>("stride_x");
+        stride_y = add_input<int>("stride_y");
+        pad_x = add_input<int>("pad_x");
+        pad_y = add_input<int>("pad_y");
+    }
+
+    void generate() {
+        // ---------------------------------------------------------------- algorithm
+        ops::require_zero_mins(input);
+        ops::require_zero_mins(weights);
+        ops::require_zero_mins(output);
+        Expr out_channels = weights.dim(3).extent();
+
+        Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
+        Func w = ops::weights_clamped(weights, out_channels);
+        Func init("init");
+        if (has_bias) {
+            ops::require_zero_mins(*bias);
+            Func b = BoundaryConditions::repeat_edge(*bias);
+            init(co) = b(co);
+        } else {
+            init(co) = 0.0f;
+        }
+        ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
+                                              weights.dim(2).extent(), *stride_x, *stride_y, *pad_x,
+                                              *pad_y, init);
+        output(x, y, co, n) = c.conv(x, y, co, n);
+
+        // ---------------------------------------------------------------- schedule
+        ae2d::schedules::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
+                                        weights.dim(1).extent(), Expr(*stride_x)},
+                                       get_target());
+    }
+
+private:
+    Input<Buffer<float, 1>> *bias = nullptr;
+    Input<int> *stride_x = nullptr, *stride_y = nullptr, *pad_x = nullptr, *pad_y = nullptr;
+    Var x{"x"}, y{"y"}, co{"co"}, n{"n"};
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(Conv2d, conv2d)

@@ -1,0 +1,67 @@
+// InstanceNormStats: InstanceNorm2d(affine, eps = 1e-5) reduced to a per-(c, n) affine map,
+//   scale(c, n) = gamma(c) / sqrt(var + eps),  shift(c, n) = beta(c) - mean * scale(c, n),
+// so that the normalized tensor is input * scale + shift (applied by the fused stages).
+// mean and the biased variance are taken over each H x W plane in two passes (mean, then mean
+// of squared deviations), accumulated in double: planes of up to 1024 x 1024 with |mean| >> std
+// stay accurate to float rounding. shift uses the float-rounded scale, so that
+// input * scale + shift is as close as floats allow to (input - mean) * scale.
+// AOT arguments: (input, gamma, beta, scale, shift).
+#include "Halide.h"
+#include "cpu_schedule.h"
+#include "ops.h"
+
+namespace {
+
+using namespace Halide;
+namespace ops = ae2d::ops;
+
+class InstanceNormStats : public Generator<InstanceNormStats> {
+public:
+    Input<Buffer<float, 4>> input{"input"};  // (x, y, c, n)
+    Input<Buffer<float, 1>> gamma{"gamma"};  // (c): InstanceNorm2d weight
+    Input<Buffer<float, 1>> beta{"beta"};    // (c): InstanceNorm2d bias
+    Output<Buffer<float, 2>> scale{"scale"}; // (c, n)
+    Output<Buffer<float, 2>> shift{"shift"}; // (c, n)
+
+    void generate() {
+        // ---------------------------------------------------------------- algorithm
+        ops::require_zero_mins(input);
+        ops::require_zero_mins(gamma);
+        ops::require_zero_mins(beta);
+        ops::require_zero_mins(scale);
+        ops::require_zero_mins(shift);
+
+        constexpr double kEps = 1e-5;
+        Expr count = cast<double>(input.dim(0).extent()) * cast<double>(input.dim(1).extent());
+        RDom plane(0, input.dim(0).extent(), 0, input.dim(1).extent(), "plane");
+        Expr v = cast<double>(input(plane.x, plane.y, c, n));
+
+        Func sum("sum");
+        sum(c, n) = cast<double>(0);
+        sum(c, n) += v;
+        Func mean("mean");
+        mean(c, n) = sum(c, n) / count;
+
+        Func sum_sq_dev("sum_sq_dev");
+        sum_sq_dev(c, n) = cast<double>(0);
+        sum_sq_dev(c, n) += (v - mean(c, n)) * (v - mean(c, n));
+        Func var("var");
+        var(c, n) = sum_sq_dev(c, n) / count;
+
+        scale(c, n) = cast<float>(cast<double>(gamma(c)) / sqrt(var(c, n) + Expr(kEps)));
+        shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale(c, n)));
+
+        // ---------------------------------------------------------------- schedule
+        ae2d::schedules::schedule_plane_reduction(mean, sum, plane, get_target());
+        ae2d::schedules::schedule_plane_reduction(var, sum_sq_dev, plane, get_target());
+        ae2d::schedules::schedule_per_channel(scale, get_target());
+        ae2d::schedules::schedule_per_channel(shift, get_target());
+    }
+
+private:
+    Var c{"c"}, n{"n"};
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(InstanceNormStats, instance_norm_stats)

@@ -1,0 +1,59 @@
+// NormPreluConv2d: one "unit" of a residual block, instance norm (as a per-plane affine map) ->
+// PReLU -> zero-padded Conv2d (no bias), fused so that the activation is never stored whole.
+//   act(x, y, c, n) = prelu(input * scale(c, n) + shift(c, n)), slope(c) for negatives
+//   output = conv2d(act, weights, stride, pad), act zero outside the input's extent (the
+//   padding applies after the activation, as in PyTorch).
+// AOT arguments: (input, scale, shift, slope, weights, stride_x, stride_y, pad_x, pad_y, output).
+#include "Halide.h"
+#include "conv_schedule.h"
+#include "ops.h"
+
+namespace {
+
+using namespace Halide;
+namespace ops = ae2d::ops;
+
+class NormPreluConv2d : public Generator<NormPreluConv2d> {
+public:
+    Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
+    Input<Buffer<float, 2>> scale{"scale"};      // (ci, n): instance-norm scale
+    Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
+    Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
+    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
+    Input<int> stride_x{"stride_x"}, stride_y{"stride_y"};
+    Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
+    Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
+
+    void generate() {
+        // ---------------------------------------------------------------- algorithm
+        ops::require_zero_mins(input);
+        ops::require_zero_mins(weights);
+        ops::require_zero_mins(scale);
+        ops::require_zero_mins(shift);
+        ops::require_zero_mins(slope);
+        ops::require_zero_mins(output);
+
+        Func act = ops::norm_prelu(input, scale, shift, slope);
+        Func padded = ops::zero_padded(act, input.dim(0).extent(), input.dim(1).extent());
+        Func w = ops::weights_clamped(weights, weights.dim(3).extent());
+        Func no_bias("no_bias");
+        no_bias(co) = 0.0f;
+        ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
+                                              weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y,
+                                              no_bias);
+        output(x, y, co, n) = c.conv(x, y, co, n);
+
+        // ---------------------------------------------------------------- schedule
+        // act and padded are inlined into c.phased, the per-strip source of the conv.
+        ae2d::schedules::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
+                                        weights.dim(1).extent(), stride_x},
+                                       get_target());
+    }
+
+private:
+    Var x{"x"}, y{"y"}, co{"co"}, n{"n"};
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(NormPreluConv2d, norm_prelu_conv2d)

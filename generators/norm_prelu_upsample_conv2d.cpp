@@ -1,0 +1,63 @@
+// NormPreluUpsampleConv2d: the up-sampling unit of a decoder block, instance norm (per-plane
+// affine map) -> PReLU -> bilinear up-sampling (align_corners=True) -> zero-padded stride-1
+// Conv2d (no bias), fused.
+//   act = prelu(input * scale(c, n) + shift(c, n)); up = upsample(act) to factor * input extent
+//   output = conv2d(up, weights, stride 1, pad), up zero outside [0, factor * extent).
+// AOT arguments: (input, scale, shift, slope, weights, factor_x, factor_y, pad_x, pad_y, output).
+#include "Halide.h"
+#include "conv_schedule.h"
+#include "ops.h"
+
+namespace {
+
+using namespace Halide;
+namespace ops = ae2d::ops;
+
+class NormPreluUpsampleConv2d : public Generator<NormPreluUpsampleConv2d> {
+public:
+    Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
+    Input<Buffer<float, 2>> scale{"scale"};      // (ci, n): instance-norm scale
+    Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
+    Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
+    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
+    Input<int> factor_x{"factor_x"}, factor_y{"factor_y"};  // up-sampling factors, 1 or 2
+    Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
+    Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
+
+    void generate() {
+        // ---------------------------------------------------------------- algorithm
+        ops::require_zero_mins(input);
+        ops::require_zero_mins(weights);
+        ops::require_zero_mins(scale);
+        ops::require_zero_mins(shift);
+        ops::require_zero_mins(slope);
+        ops::require_zero_mins(output);
+
+        Expr in_w = input.dim(0).extent(), in_h = input.dim(1).extent();
+        Expr up_w = factor_x * in_w, up_h = factor_y * in_h;
+        Func act = ops::norm_prelu(input, scale, shift, slope);
+        ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
+        Func padded = ops::zero_padded(up.up, up_w, up_h);
+        Func w = ops::weights_clamped(weights, weights.dim(3).extent());
+        Func no_bias("no_bias");
+        no_bias(co) = 0.0f;
+        ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
+                                              weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias);
+        output(x, y, co, n) = c.conv(x, y, co, n);
+
+        // ---------------------------------------------------------------- schedule
+        // act is stored per strip (each up-sampled value reads four of them); up and padded are
+        // inlined into c.phased, the per-strip source of the conv.
+        ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, weights.dim(0).extent(),
+                                         weights.dim(1).extent(), Expr()};
+        stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
+        ae2d::schedules::schedule_conv(stage, get_target());
+    }
+
+private:
+    Var x{"x"}, y{"y"}, co{"co"}, n{"n"};
+};
+
+}  // namespace
+
+HALIDE_REGISTER_GENERATOR(NormPreluUpsampleConv2d, norm_prelu_upsample_conv2d)

@@ -1,0 +1,146 @@
+// Algorithm building blocks shared by the ae2d generators (no scheduling here: see schedules/).
+// Tensors are PyTorch NCHW float32, i.e. Halide dims (x = W, y = H, c, n), x innermost.
+#pragma once
+
+#include "Halide.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ae2d::ops {
+
+using namespace Halide;
+
+// Every ae2d buffer is indexed from 0 in every dimension, as PyTorch tensors are.
+template<typename Buf>
+void require_zero_mins(Buf &buffer) {
+    for (int d = 0; d < buffer.dimensions(); d++) {
+        buffer.dim(d).set_min(0);
+    }
+}
+
+// PReLU with one slope per channel: v if v >= 0, slope * v otherwise.
+inline Expr prelu(const Expr &v, const Expr &slope) {
+    return select(v >= 0.0f, v, slope * v);
+}
+
+// Instance norm applied as a per-(c, n) affine map, then PReLU:
+// act(x, y, c, n) = prelu(in * scale(c, n) + shift(c, n)).
+inline Func norm_prelu(const Func &in, const Func &scale, const Func &shift, const Func &slope,
+                       const std::string &name = "act") {
+    Var x("x"), y("y"), c("c"), n("n");
+    Func act(name);
+    act(x, y, c, n) = prelu(in(x, y, c, n) * scale(c, n) + shift(c, n), slope(c));
+    return act;
+}
+
+// `f` restricted to [0, width) x [0, height) in (x, y), zero outside: the zero padding of a conv.
+// Reads of `f` are clamped into that rectangle, so `f` is never evaluated outside it.
+inline Func zero_padded(const Func &f, const Expr &width, const Expr &height,
+                        const std::string &name = "padded") {
+    Func padded = BoundaryConditions::constant_exterior(f, 0.0f, {{0, width}, {0, height}, {}, {}});
+    Func named(name);
+    Var x("x"), y("y"), c("c"), n("n");
+    named(x, y, c, n) = padded(x, y, c, n);
+    return named;
+}
+
+// One axis of PyTorch's bilinear interpolation with align_corners=True (CPU kernel, float math):
+// scale = (in - 1) / (out - 1) (0 when out == 1), src = scale * i, i0 = min((int)src, in - 1),
+// i1 = min(i0 + 1, in - 1), l1 = clamp(src - i0, 0, 1), l0 = 1 - l1. (The min and clamp are
+// PyTorch's guards against rounding; they also bound the reads for Halide.)
+struct LinearTaps {
+    Expr i0, i1, l0, l1;
+};
+
+inline LinearTaps align_corners_taps(const Expr &i, const Expr &in_extent, const Expr &out_extent) {
+    Expr scale = select(out_extent > 1,
+                        cast<float>(in_extent - 1) / cast<float>(max(out_extent - 1, 1)), 0.0f);
+    Expr src = scale * cast<float>(i);
+    Expr i0 = clamp(cast<int>(src), 0, in_extent - 1);  // src >= 0: truncation is floor
+    Expr i1 = min(i0 + 1, in_extent - 1);
+    Expr l1 = clamp(src - cast<float>(i0), 0.0f, 1.0f);
+    Expr l0 = 1.0f - l1;
+    return {i0, i1, l0, l1};
+}
+
+// Bilinear up-sampling (align_corners=True) of `in` (extents in_w x in_h) to out_w x out_h:
+// out = l0_y * (l0_x * v00 + l1_x * v01) + l1_y * (l0_x * v10 + l1_x * v11), as PyTorch's CPU
+// kernel combines the four taps. Valid for 0 <= x < out_w, 0 <= y < out_h.
+//
+// Along x, when out_w is in_w or 2 in_w (ae2d's factors), the taps i0, i1 of output x lie in the
+// window base - 1 .. base + 1 with base = x / factor (align_corners maps x to x * (in - 1) /
+// (out - 1), within half a pixel below x / factor), so the taps are picked from three loads at
+// base + constant (dense, interleaved for factor 2) instead of read at computed addresses
+// (which compiled to one scalar load per lane on AVX2). Schedules specialize on each of `x_window_cases`, which removes the other form;
+// both forms read the same taps and compute the same values.
+struct Upsampled {
+    Func up;
+    std::vector<Expr> x_window_cases;
+};
+
+inline Upsampled upsample_bilinear(const Func &in, const Expr &in_w, const Expr &in_h, const Expr &out_w,
+                                   const Expr &out_h, const std::string &name = "up") {
+    Var x("x"), y("y"), c("c"), n("n");
+    LinearTaps tx = align_corners_taps(x, in_w, out_w);
+    LinearTaps ty = align_corners_taps(y, in_h, out_h);
+
+    Expr same = out_w == in_w;
+    Expr doubled = !same && out_w == 2 * in_w;
+    Expr windowed = same || doubled;
+    Expr base = select(same, x, x / 2);
+    auto tap_pair = [&](const Expr &row) {
+        Expr below = in(clamp(likely(base - 1), 0, in_w - 1), row, c, n);
+        Expr at = in(clamp(likely(base), 0, in_w - 1), row, c, n);
+        Expr above = in(clamp(likely(base + 1), 0, in_w - 1), row, c, n);
+        Expr v0 = select(windowed, select(tx.i0 == base, at, below), in(tx.i0, row, c, n));
+        Expr v1 = select(windowed, select(tx.i1 == base + 1, above, tx.i1 == base, at, below),
+                         in(tx.i1, row, c, n));
+        return std::make_pair(v0, v1);
+    };
+    auto [v00, v01] = tap_pair(ty.i0);
+    auto [v10, v11] = tap_pair(ty.i1);
+    Func up(name);
+    up(x, y, c, n) = ty.l0 * (tx.l0 * v00 + tx.l1 * v01) + ty.l1 * (tx.l0 * v10 + tx.l1 * v11);
+    return {up, {same, doubled}};
+}
+
+// A convolution over zero-padded `src` with weights w(kx, ky, ci, co) (PyTorch's (co, ci, kh, kw)):
+// conv(x, y, co, n) = init(co) + sum_{ci, ky, kx} w(kx, ky, ci, co) *
+//                     src(x * stride_x + kx - pad_x, y * stride_y + ky - pad_y, ci, n).
+// src is read through `phased`, src split into stride_x phases along x:
+//   phased(xh, phase, y, c, n) = src(xh * stride_x + phase, y, c, n),
+// and a tap reads phased(x + (kx - pad_x) div stride_x, (kx - pad_x) mod stride_x, ...), the same
+// element; consecutive outputs then read consecutive elements of `phased` whatever the stride.
+// `kernel` is the reduction domain (kx, ky, ci); the schedule orders and unrolls its loops.
+struct Convolution {
+    Func conv;
+    RDom kernel;
+    Func phased;
+};
+
+inline Convolution convolution(const Func &src, const Func &weights, const Expr &kernel_w,
+                               const Expr &kernel_h, const Expr &in_channels, const Expr &stride_x,
+                               const Expr &stride_y, const Expr &pad_x, const Expr &pad_y,
+                               const Func &init) {
+    Var x("x"), y("y"), co("co"), n("n"), xh("xh"), phase("phase"), c("c");
+    Func phased("phased");
+    phased(xh, phase, y, c, n) = src(xh * stride_x + phase, y, c, n);
+
+    RDom r(0, kernel_w, 0, kernel_h, 0, in_channels, "tap");
+    Expr tap_x = r.x - pad_x;  // Halide's integer / and % round toward -infinity
+    Func conv("conv");
+    conv(x, y, co, n) = init(co);
+    conv(x, y, co, n) += weights(r.x, r.y, r.z, co) *
+                         phased(x + tap_x / stride_x, tap_x % stride_x, y * stride_y + r.y - pad_y, r.z, n);
+    return {conv, r, phased};
+}
+
+// Weights with the output-channel index clamped into [0, out_channels): schedules compute whole
+// blocks of output channels, so a block may run past the last channel (those results are dropped).
+inline Func weights_clamped(const Func &weights, const Expr &out_channels) {
+    return BoundaryConditions::repeat_edge(weights, {{}, {}, {}, {0, out_channels}});
+}
+
+}  // namespace ae2d::ops

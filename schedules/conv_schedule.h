@@ -1,0 +1,213 @@
+// CPU schedule of the ae2d convolutions (conv2d, norm_prelu_conv2d, norm_prelu_upsample_conv2d).
+//
+// Layout is NCHW, so x is the contiguous dimension: vectors run along x and the weights are
+// broadcast, in the spirit of Halide's apps/conv_layer (which vectorizes channels instead).
+//
+// Loop nest, outermost first:
+//   parallel (n, strip of kStripRows output rows):
+//     phased: the strip's source rows, all input channels, computed once (zero padding, norm and
+//             PReLU, up-sampling are inlined into it; the fused up-sampling keeps the activation
+//             rows in a strip Func of its own)
+//     parallel channel group (kGroupBlocks blocks of co_block output channels):
+//       pair of output rows:
+//         block of co_block output channels:
+//           conv_block: the block's channels x rows x whole width, in register tiles:
+//             tile of co_block channels x rows x (vectors_x * lanes) columns = conv, held in
+//             registers, accumulated over ci (loop), ky, kx (unrolled for known kernels), each
+//             tap one broadcast weight per channel and one load per vector
+//           output: copied from conv_block, every tail guarded
+// conv_block rounds its tiles up (RoundUp), so a register tile always has the same shape and
+// LLVM keeps it in registers: channels past the last read clamped weights, rows and columns
+// past the end read the zero-padded source, and those results are never copied out. The
+// guarded copy makes any output extent (1 included) correct.
+//
+// Measured on the 2-core AVX2 (Zen) build machine, one core, 256x256 64->64 unless said
+// (peak 97 GFLOP/s a core): 3x3 stride 1 81 GFLOP/s, 3x3 stride 2 60, 1x1 50.
+#pragma once
+
+#include "Halide.h"
+#include "cpu_schedule.h"
+
+#include <utility>
+#include <vector>
+
+namespace ae2d::schedules {
+
+// Register tile shape: rows x (vectors_x * lanes) outputs for each of co_block channels.
+struct TileShape {
+    int rows;       // output rows per tile
+    int vectors_x;  // vectors along x per tile
+};
+
+struct ConvBlocking {
+    int lanes;                  // floats per vector
+    int co_block;               // output channels per tile: one broadcast weight each per tap
+    TileShape wide;             // planes wider than a vector
+    TileShape narrow;           // width <= one vector (deep, small planes): stack rows instead
+    TileShape single_channel;   // fewer output channels than co_block (conv_final): 1 channel
+};
+
+// 16 vector registers (AVX2, SSE): 6 channels x 2 vectors = 12 accumulators, the 2 input
+// vectors of the tap and a broadcast weight. Measured (3x3 64->64 256x256, AVX2, one core of a
+// shared machine, ky not yet unrolled), channels x rows x vectors: 6x1x2 63-71 GFLOP/s, 6x2x1
+// 66-69, 4x1x2 61-65, 4x1x3 53-57 (spills two accumulators), 8x1x1 53, 4x2x2 31.
+// 32 registers (AVX-512): 8 x 2 = 16 accumulators (not measured: no AVX-512 machine here);
+// 32 columns leave no wasted columns on 64-wide planes.
+inline ConvBlocking conv_blocking(const Halide::Target &t) {
+    const int lanes = float_lanes(t);
+    if (t.has_feature(Halide::Target::AVX512)) {
+        return {lanes, 8, {1, 2}, {2, 1}, {2, 4}};
+    }
+    return {lanes, 6, {1, 2}, {2, 1}, {2, 4}};
+}
+
+// Output rows per parallel task: the strip's input rows are computed once and reused by every
+// channel block; 8 rows keep the halo of a 3x3 or 5x5 kernel small (10/8, 12/8 rows computed).
+constexpr int kStripRows = 8;
+// Channel blocks per parallel task inside a strip (work unit for small planes with many channels).
+constexpr int kGroupBlocks = 4;
+// Output rows per conv_block (a multiple of every tile's rows).
+constexpr int kRowsPerBlock = 2;
+
+// Kernel shapes (kx, ky) and x strides of the ae2d convs that get specialized code: square 1, 3,
+// 5, 7 and the 1x3/1x5 (3x1/5x1 in PyTorch's kh x kw) blocks and first/last convs of non-square
+// kernel sizes; stride 2 only where ae2d down-samples along x (kx = 1 kernels other than 1x1
+// always run stride 1 along x). Any other shape or stride runs the generic loops.
+struct KernelCase {
+    int kw, kh, stride_x;
+};
+
+inline std::vector<KernelCase> specialized_kernels(bool has_stride) {
+    std::vector<KernelCase> cases;
+    for (auto [kw, kh] : std::vector<std::pair<int, int>>{
+             {1, 1}, {3, 3}, {5, 5}, {7, 7}, {1, 3}, {1, 5}, {3, 1}, {5, 1}}) {
+        cases.push_back({kw, kh, 1});
+        if (has_stride && (kw > 1 || kh == 1)) {
+            cases.push_back({kw, kh, 2});
+        }
+    }
+    return cases;
+}
+
+struct ConvStage {
+    Halide::Func output;                    // output(x, y, co, n) = conv(x, y, co, n)
+    Halide::Func conv;                      // the accumulation (pure init, update over `taps`)
+    Halide::RDom taps;                      // (kx, ky, ci)
+    Halide::Func phased;                    // conv's source split in x stride phases (per strip)
+    std::vector<Halide::Func> strip_funcs;  // other producers materialized per strip
+    Halide::Expr kernel_w, kernel_h;        // weights' x and y extents
+    Halide::Expr stride_x;                  // undefined when the stage is always stride 1
+    std::vector<Halide::Expr> phased_specializations = {};  // conditions `phased` simplifies under
+};
+
+inline void schedule_conv(const ConvStage &s, const Halide::Target &t) {
+    using namespace Halide;
+    const ConvBlocking blocking = conv_blocking(t);
+    const int lanes = blocking.lanes;
+    const int co_block = blocking.co_block;
+
+    Func output = s.output;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Expr out_width = output.output_buffer().dim(0).extent();
+    Expr out_channels = output.output_buffer().dim(2).extent();
+
+    // ---- output: parallel strips x channel groups, then pairs of rows x channel blocks; the
+    // copy out of conv_block guards all tails. Rows outside channel blocks: the source rows a
+    // block row reads (ci x (2 + k - 1) rows) stay in L2 across the group's channel blocks
+    // (measured the same as blocks outside rows at 256x256, 64 channels, where the whole strip
+    // fits L2; it is for wider planes). The outer loops are not partitioned: conv_block rounds
+    // up, so they have no tail cases worth separate code.
+    Var ys("ys"), yt("yt"), yi("yi"), cg("cg"), cgi("cgi"), cob("cob"), coi("coi"), xv("xv"),
+        task("task");
+    output.split(y, ys, yt, kStripRows, TailStrategy::GuardWithIf)
+        .split(yt, yt, yi, kRowsPerBlock, TailStrategy::GuardWithIf)
+        .split(co, cg, cgi, co_block * kGroupBlocks, TailStrategy::GuardWithIf)
+        .split(cgi, cob, coi, co_block, TailStrategy::GuardWithIf)
+        .split(x, x, xv, lanes, TailStrategy::GuardWithIf)
+        .reorder(xv, x, yi, coi, cob, yt, cg, ys, n);
+    output
+        .never_partition(cob, yt, cg, ys, n)
+        .fuse(ys, n, task)
+        .vectorize(xv)
+        .parallel(task)
+        .parallel(cg);
+
+    // ---- the strip's source rows, computed once per task, vectorized along x. Reading the source
+    // split into x stride phases makes stride-2 taps plain vector loads (measured, 3x3 stride 2:
+    // 37 -> 60 GFLOP/s over loads of every other element); it is stored (x, phase, c, y) so that
+    // the rows one block row reads are contiguous (1x1: 44 -> 50 GFLOP/s over (x, phase, y, c)).
+    for (Func f : s.strip_funcs) {  // these may read the input directly: no running past it
+        f.compute_at(output, task).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    }
+    {
+        Func f = s.phased;
+        std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
+        f.compute_at(output, task).reorder_storage(a[0], a[1], a[3], a[2], a[4]);
+        auto rows = [&](Stage st) {
+            st.reorder(a[0], a[1], a[2], a[3], a[4]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+        };
+        for (const Expr &cond : s.phased_specializations) {
+            rows(f.specialize(cond));
+        }
+        rows(f);
+    }
+
+    // ---- conv_block: one channel block of the strip, in whole register tiles (RoundUp)
+    Func conv = s.conv;
+    Func conv_block = conv.in(output);
+    Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
+    Var bn = conv_block.args()[3];
+    Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci");
+    conv_block.compute_at(output, cob);
+    auto tiles = [&](Stage st, const TileShape &shape, int channels) {
+        st.split(bx, txo, txi, lanes * shape.vectors_x, TailStrategy::RoundUp)
+            .split(by, tyo, tyi, shape.rows, TailStrategy::RoundUp)
+            .split(bco, tco, tci, channels, TailStrategy::RoundUp)
+            .reorder(txi, tyi, tci, txo, tyo, tco, bn)
+            .never_partition(txo, tyo, tco, bn)
+            .vectorize(txi, lanes)
+            .unroll(txi)
+            .unroll(tyi)
+            .unroll(tci);
+    };
+    tiles(conv_block.specialize(out_channels < co_block), blocking.single_channel, 1);
+    tiles(conv_block.specialize(out_width <= lanes), blocking.narrow, co_block);
+    tiles(conv_block, blocking.wide, co_block);
+
+    // ---- conv: one register tile, accumulated over (ci, ky, kx)
+    Var cx = conv.args()[0], cy = conv.args()[1], cc = conv.args()[2], cn = conv.args()[3];
+    conv.compute_at(conv_block, txo).vectorize(cx, lanes).unroll(cx).unroll(cy).unroll(cc);
+    RVar kx = s.taps.x, ky = s.taps.y, ci = s.taps.z;
+    auto tile_loops = [&](Stage st, bool unroll_kx, bool unroll_ky) {
+        st.reorder(cx, cy, cc, kx, ky, ci, cn).vectorize(cx, lanes).unroll(cx).unroll(cy).unroll(cc);
+        if (unroll_kx) {
+            st.unroll(kx);
+        }
+        if (unroll_ky) {
+            st.unroll(ky);
+        }
+    };
+    // Known kernels get unrolled taps with a constant x stride (the loads of one tap are then plain
+    // vector loads at a constant offset). Measured (3x3 64->64, AVX2, one core): unrolling ky as
+    // well as kx, 61 -> 77 GFLOP/s. Kernels of more than 9 taps unroll kx only: a row of 5 or 7
+    // taps is work enough per ky iteration, and 74 more unrolled taps per variant cost compile time.
+    Expr wide_channels = out_channels >= co_block;
+    for (const KernelCase &k : specialized_kernels(s.stride_x.defined())) {
+        Expr cond = wide_channels && s.kernel_w == k.kw && s.kernel_h == k.kh;
+        if (s.stride_x.defined()) {
+            cond = cond && s.stride_x == k.stride_x;
+        }
+        tile_loops(conv.update().specialize(cond), true, k.kw * k.kh <= 9);
+    }
+    // Fewer channels than a block (conv_final) and other kernel heights: kx unrolled, stride 1.
+    for (int kw : {1, 3, 5, 7}) {
+        Expr cond = s.kernel_w == kw;
+        if (s.stride_x.defined()) {
+            cond = cond && s.stride_x == 1;
+        }
+        tile_loops(conv.update().specialize(cond), true, false);
+    }
+    tile_loops(conv.update(), false, false);
+}
+
+}  // namespace ae2d::schedules
