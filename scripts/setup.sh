@@ -11,7 +11,7 @@ HALIDE_VERSION=21.0.0   # Halide's current release on PyPI (C++ library, headers
 CMAKE_VERSION=3.31.6    # Halide 21's CMake package needs CMake >= 3.28; Debian 12 ships 3.25
 
 apt_pkgs=(build-essential pkg-config python3-venv libpng-dev catch2 nlohmann-json3-dev libcli11-dev
-          pocl-opencl-icd ocl-icd-opencl-dev)
+          pocl-opencl-icd ocl-icd-opencl-dev clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,9 +31,20 @@ Status Config::validate() const {
                              "): an even kernel makes the residual add of the original module fail");
     if (in_planes < 1) return Status::Error("in_planes must be positive, got " + std::to_string(in_planes));
     if (out_planes < 1) return Status::Error("out_planes must be positive, got " + std::to_string(out_planes));
-    // The widest tensor has channel * 2^(depth-1) channels; keep it in int range.
-    if (depth() > 20 || (static_cast<long long>(channel) << (depth() - 1)) > (1LL << 24))
-        return Status::Error("channel * 2^(depth-1) is unreasonably large");
+    // Sanity caps far above any real model. They keep parameter counts and shapes well inside
+    // int64 and stop a hostile configuration from building a graph of millions of stages.
+    if (depth() > 20) return Status::Error("layers has " + std::to_string(depth()) + " entries, at most 20 are supported");
+    if ((static_cast<long long>(channel) << (depth() - 1)) > (1LL << 16))
+        return Status::Error("channel * 2^(depth-1) = " + std::to_string(static_cast<long long>(channel) << (depth() - 1)) +
+                             " is unreasonably large (at most 65536 channels are supported)");
+    long long blocks = 0;
+    for (int m : layers) blocks += m;
+    if (blocks > 1024)
+        return Status::Error("layers holds " + std::to_string(blocks) +
+                             " residual blocks in all, unreasonably many (at most 1024 are supported)");
+    if (kernel_h > 255 || kernel_w > 255)
+        return Status::Error("kernel_size (" + std::to_string(kernel_h) + ", " + std::to_string(kernel_w) +
+                             ") is unreasonably large (at most 255 is supported)");
     return Status::Ok();
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ae2d/config.h"
+#include "ae2d/limits.h"
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
 

@@ -24,6 +24,16 @@ Status infer_shapes(Graph &g, const Shape4 &input) {
     if (input.n < 1 || input.c < 1 || input.h < 1 || input.w < 1)
         return Status::Error("input shape (" + std::to_string(input.n) + ", " + std::to_string(input.c) + ", " +
                              std::to_string(input.h) + ", " + std::to_string(input.w) + ") has an empty dimension");
+    // Halide buffers have 32-bit extents; bounding the input also keeps every value's size
+    // computation below inside int64.
+    constexpr int64_t kMaxExtent = (int64_t(1) << 31) - 1;
+    int64_t input_numel = 0;
+    if (input.n > kMaxExtent || input.c > kMaxExtent || input.h > kMaxExtent || input.w > kMaxExtent ||
+        __builtin_mul_overflow(input.n * input.c, input.h * input.w, &input_numel) ||
+        input_numel > (int64_t(1) << 40))
+        return Status::Error("input shape (" + std::to_string(input.n) + ", " + std::to_string(input.c) + ", " +
+                             std::to_string(input.h) + ", " + std::to_string(input.w) +
+                             ") is too large: a dimension above 2^31 - 1 or more than 2^40 elements");
     if (input.c != cfg.in_planes)
         return Status::Error("input has " + std::to_string(input.c) + " channels, the model expects in_planes = " +
                              std::to_string(cfg.in_planes));
@@ -78,6 +88,14 @@ Status infer_shapes(Graph &g, const Shape4 &input) {
             }
             break;
         }
+        // 2^40 elements (4 TiB) per value: far above any real input, and it keeps sums over all
+        // values (the memory plan) inside int64.
+        int64_t numel = 1;
+        for (int64_t d : {out.n, out.c, out.h, out.w})
+            if (d > kMaxExtent || __builtin_mul_overflow(numel, d, &numel) || numel > (int64_t(1) << 40))
+                return Status::Error("input " + hw(input.h, input.w) + " x batch " + std::to_string(input.n) +
+                                     " is too large: " + s.module + " would have more than 2^40 elements or an " +
+                                     "extent above 2^31 - 1");
         g.values[s.output].shape = out;
     }
     return Status::Ok();

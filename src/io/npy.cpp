@@ -6,7 +6,9 @@
 #include <limits>
 #include <vector>
 
+#include "ae2d/limits.h"
 #include "io/file_util.h"
+#include "limits_check.h"
 
 namespace ae2d::io {
 
@@ -134,8 +136,10 @@ private:
         }
     }
     bool expected(const std::string &what, std::string *err) const {
+        // Quote at most 200 bytes: a hostile header may be gigabytes long.
+        const std::string quoted = s_.size() > 200 ? s_.substr(0, 200) + "..." : s_;
         *err = "malformed header dict: expected " + what + " at column " + std::to_string(pos_) +
-               " of \"" + s_ + "\"";
+               " of \"" + quoted + "\"";
         return false;
     }
 };
@@ -150,29 +154,31 @@ std::string shape_repr(const std::vector<int64_t> &shape) {
 }  // namespace
 
 Expected<Tensor> read_npy(const std::string &path) {
-    const std::string where = "npy file '" + path + "'";
+    auto read = detail::read_file_bytes(path);
+    if (!read) return Status::Error("npy file '" + path + "': " + read.message());
+    return read_npy_memory(read->data(), read->size(), path);
+}
+
+Expected<Tensor> read_npy_memory(const uint8_t *data, size_t size, const std::string &name) {
+    const std::string where = "npy file '" + name + "'";
     auto fail = [&](const std::string &msg) { return Status::Error(where + ": " + msg); };
 
-    auto read = detail::read_file_bytes(path);
-    if (!read) return fail(read.message());
-    const std::vector<uint8_t> &b = *read;
-
-    if (b.size() < kMagicLen || std::memcmp(b.data(), kMagic, kMagicLen) != 0)
+    if (size < kMagicLen || std::memcmp(data, kMagic, kMagicLen) != 0)
         return fail("not a .npy file (bad magic: expected \\x93NUMPY at the start)");
-    if (b.size() < 8) return fail("truncated header: file ends inside the version bytes");
-    const int major = b[6], minor = b[7];
+    if (size < 8) return fail("truncated header: file ends inside the version bytes");
+    const int major = data[6], minor = data[7];
     if ((major < 1 || major > 3) || minor != 0)
         return fail("unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
                     " (expected 1.0, 2.0 or 3.0)");
     const size_t len_bytes = major == 1 ? 2 : 4;
     const size_t prelude = 8 + len_bytes;
-    if (b.size() < prelude) return fail("truncated header: file ends inside the header length");
-    const uint64_t hlen = major == 1 ? detail::load_le16(b.data() + 8) : detail::load_le32(b.data() + 8);
-    if (hlen > b.size() - prelude)
+    if (size < prelude) return fail("truncated header: file ends inside the header length");
+    const uint64_t hlen = major == 1 ? detail::load_le16(data + 8) : detail::load_le32(data + 8);
+    if (hlen > size - prelude)
         return fail("truncated header: expected " + std::to_string(hlen) + " header bytes, got " +
-                    std::to_string(b.size() - prelude));
+                    std::to_string(size - prelude));
 
-    const std::string header(reinterpret_cast<const char *>(b.data() + prelude), hlen);
+    const std::string header(reinterpret_cast<const char *>(data + prelude), hlen);
     HeaderParser p(header);
     std::string err;
     if (!p.parse(&err)) return fail(err);
@@ -189,8 +195,18 @@ Expected<Tensor> read_npy(const std::string &path) {
     int64_t numel = 0;
     if (!detail::checked_numel(p.shape, esize, &numel))
         return fail("shape " + shape_to_string(p.shape) + " has too many elements (numel overflow)");
+    // Checked on the header alone: a huge shape is refused before its data is even looked for.
+    const Limits limits = ae2d::limits();
+    for (size_t i = 0; i < p.shape.size(); ++i)
+        if (p.shape[i] > limits.max_dimension)
+            return fail(ae2d::detail::over_limit("dimension " + std::to_string(i) + " of shape " +
+                                                     shape_to_string(p.shape),
+                                                 p.shape[i], "max_dimension", limits.max_dimension));
+    if (numel > limits.max_tensor_elements)
+        return fail(ae2d::detail::over_limit("the element count of shape " + shape_to_string(p.shape), numel,
+                                             "max_tensor_elements", limits.max_tensor_elements));
     const uint64_t want = static_cast<uint64_t>(numel) * esize;
-    const uint64_t have = b.size() - prelude - hlen;
+    const uint64_t have = size - prelude - hlen;
     if (have < want)
         return fail("truncated data: expected " + std::to_string(want) + " bytes for shape " +
                     shape_to_string(p.shape) + " of '" + d + "', got " + std::to_string(have));
@@ -202,7 +218,7 @@ Expected<Tensor> read_npy(const std::string &path) {
     Tensor t;
     t.shape = p.shape;
     t.data.resize(static_cast<size_t>(numel));
-    const uint8_t *src = b.data() + prelude + hlen;
+    const uint8_t *src = data + prelude + hlen;
     uint8_t tmp[8];
     for (int64_t i = 0; i < numel; ++i) {
         const uint8_t *e = src + i * esize;

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <vector>
 
+#include "ae2d/limits.h"
 #include "io/file_util.h"
+#include "limits_check.h"
 
 namespace ae2d::io {
 
@@ -35,9 +37,25 @@ struct PngState {
     int channels = 0, bit_depth = 0;
     char error[256] = {0};
     bool too_large = false;
+    Limits limits;  // the caps on width, height and pixels (ae2d/limits.h)
 };
 
-constexpr uint64_t kMaxPixels = 1ull << 28;  // refuse absurd dimensions before allocating
+// Fills st->error and returns false when the image is over a limit (checked before allocating).
+bool check_size(PngState *st) {
+    const Limits &l = st->limits;
+    std::string why;
+    if (st->width > l.max_dimension)
+        why = ae2d::detail::over_limit("the width", st->width, "max_dimension", l.max_dimension);
+    else if (st->height > l.max_dimension)
+        why = ae2d::detail::over_limit("the height", st->height, "max_dimension", l.max_dimension);
+    else if (int64_t(st->width) * st->height > l.max_image_pixels)
+        why = ae2d::detail::over_limit("width x height", int64_t(st->width) * st->height, "max_image_pixels",
+                                       l.max_image_pixels);
+    if (why.empty()) return true;
+    std::snprintf(st->error, sizeof st->error, "%s", why.c_str());
+    st->too_large = true;
+    return false;
+}
 
 [[noreturn]] void on_error(png_structp png, png_const_charp msg) {
     auto *st = static_cast<PngState *>(png_get_error_ptr(png));
@@ -68,14 +86,12 @@ void flush_mem(png_structp) {}
 
 // Allocates the row buffer; false on absurd size or bad_alloc (exceptions stay in C++ code).
 bool alloc_rows(PngState *st, size_t rowbytes) {
-    if (static_cast<uint64_t>(st->width) * st->height > kMaxPixels) {
-        st->too_large = true;
-        return false;
-    }
+    if (!check_size(st)) return false;
     try {
         st->pixels.assign(rowbytes * st->height, 0);
         st->rows.resize(st->height);
     } catch (...) {
+        std::snprintf(st->error, sizeof st->error, "out of memory for %u x %u pixels", st->width, st->height);
         st->too_large = true;
         return false;
     }
@@ -102,7 +118,16 @@ bool decode(PngState *st) {
         return false;
     }
     png_set_read_fn(png, st, read_mem);
+    // libpng's own cap (10^6 per axis) would preempt check_size's clearer message: lift it to the
+    // format's maximum and let check_size decide, straight after the IHDR chunk is read.
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     png_read_info(png, info);
+    st->width = png_get_image_width(png, info);
+    st->height = png_get_image_height(png, info);
+    if (!check_size(st)) {
+        png_destroy_read_struct(&png, &info, nullptr);
+        return false;
+    }
 
     const int color = png_get_color_type(png, info);
     const int depth = png_get_bit_depth(png, info);
@@ -155,22 +180,42 @@ bool encode(PngState *st) {
 }  // namespace
 
 Expected<Image> read_png(const std::string &path) {
-    const std::string where = "PNG file '" + path + "'";
+    auto read = detail::read_file_bytes(path);
+    if (!read) return Status::Error("PNG file '" + path + "': " + read.message());
+    return read_png_memory(read->data(), read->size(), path);
+}
+
+Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::string &name) {
+    const std::string where = "PNG file '" + name + "'";
     auto fail = [&](const std::string &msg) { return Status::Error(where + ": " + msg); };
 
-    auto read = detail::read_file_bytes(path);
-    if (!read) return fail(read.message());
-    const std::vector<uint8_t> &bytes = *read;
-    if (bytes.size() < 8 || png_sig_cmp(bytes.data(), 0, 8) != 0)
-        return fail("not a PNG file (bad signature)");
+    if (size < 8 || png_sig_cmp(data, 0, 8) != 0) return fail("not a PNG file (bad signature)");
+    // Walk the chunk list first. libpng 1.6.39 allocates an ancillary chunk's declared length
+    // (up to 2 GiB) before reading it, even past its own chunk_malloc_max (it only warns):
+    // a 150-byte file could make it ask for 1.9 GB. A chunk must fit in the bytes we hold.
+    for (size_t pos = 8; size - pos >= 8;) {
+        const uint64_t len = (uint64_t(data[pos]) << 24) | (uint64_t(data[pos + 1]) << 16) |
+                             (uint64_t(data[pos + 2]) << 8) | uint64_t(data[pos + 3]);
+        const std::string type(reinterpret_cast<const char *>(data + pos + 4), 4);
+        if (len + 12 > size - pos) {
+            std::string printable;
+            for (char ch : type) printable += (ch >= 33 && ch <= 126) ? ch : '?';
+            return fail("truncated or corrupt PNG data: chunk '" + printable + "' declares " + std::to_string(len) +
+                        " data bytes, but the file ends " + std::to_string(size - pos - 8) +
+                        " bytes after the chunk's header");
+        }
+        pos += 12 + len;
+        if (type == "IEND") break;
+    }
 
     PngState st;
-    st.in = bytes.data();
-    st.in_size = bytes.size();
+    st.in = data;
+    st.in_size = size;
+    st.limits = ae2d::limits();
     if (!decode(&st)) {
         if (st.too_large)
             return fail("image too large (" + std::to_string(st.width) + " x " + std::to_string(st.height) +
-                        " pixels; limit 2^28)");
+                        " pixels): " + st.error);
         return fail(std::string("corrupt or unsupported PNG data: ") + st.error);
     }
 
@@ -183,7 +228,11 @@ Expected<Image> read_png(const std::string &path) {
     const size_t H = st.height, W = st.width;
     Image img;
     img.bit_depth = st.bit_depth;
-    img.pixels = Tensor({out_c, static_cast<int64_t>(H), static_cast<int64_t>(W)});
+    try {
+        img.pixels = Tensor({out_c, static_cast<int64_t>(H), static_cast<int64_t>(W)});
+    } catch (const std::exception &) {
+        return fail("out of memory for " + std::to_string(W) + " x " + std::to_string(H) + " pixels");
+    }
     const float maxv = sixteen ? 65535.0f : 255.0f;
     for (size_t y = 0; y < H; ++y) {
         const uint8_t *row = st.rows[y];
@@ -210,11 +259,11 @@ Status write_png(const std::string &path, const Tensor &chw, int bit_depth) {
     const int64_t C = chw.shape[0], H = chw.shape[1], W = chw.shape[2];
     if (C != 1 && C != 3)
         return fail("expected C = 1 (gray) or 3 (RGB) channels, got " + std::to_string(C));
-    if (H < 1 || W < 1 || H > 0x7FFFFFFF || W > 0x7FFFFFFF ||
-        static_cast<uint64_t>(H) * static_cast<uint64_t>(W) > kMaxPixels)
+    if (H < 1 || W < 1 || H > 0x7FFFFFFF || W > 0x7FFFFFFF)
         return fail("unsupported image size " + shape_to_string(chw.shape));
-    if (chw.data.size() != static_cast<size_t>(C * H * W))
-        return fail("shape " + shape_to_string(chw.shape) + " expects " + std::to_string(C * H * W) +
+    const uint64_t values = static_cast<uint64_t>(C) * static_cast<uint64_t>(H) * static_cast<uint64_t>(W);
+    if (chw.data.size() != values)
+        return fail("shape " + shape_to_string(chw.shape) + " expects " + std::to_string(values) +
                     " values, got " + std::to_string(chw.data.size()));
 
     PngState st;
@@ -222,8 +271,9 @@ Status write_png(const std::string &path, const Tensor &chw, int bit_depth) {
     st.height = static_cast<png_uint_32>(H);
     st.channels = static_cast<int>(C);
     st.bit_depth = bit_depth;
+    st.limits = ae2d::limits();
     const size_t bps = bit_depth / 8;
-    if (!alloc_rows(&st, static_cast<size_t>(W * C) * bps)) return fail("out of memory");
+    if (!alloc_rows(&st, static_cast<size_t>(W * C) * bps)) return fail(std::string("image too large: ") + st.error);
     const float maxv = bit_depth == 16 ? 65535.0f : 255.0f;
     for (int64_t y = 0; y < H; ++y) {
         uint8_t *row = st.rows[y];

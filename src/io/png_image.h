@@ -1,6 +1,8 @@
 // PNG images as (C, H, W) float tensors in [0, 1].
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "ae2d/status.h"
@@ -17,7 +19,11 @@ struct Image {
 // become RGB, 1/2/4-bit gray is expanded to 8 bits, and an alpha channel (gray+alpha, RGBA,
 // palette transparency) is dropped: the models take 1- or 3-channel input only. No gamma or
 // colour-space conversion is applied. Corrupt or truncated files are errors, never aborts.
+// Width and height must be <= Limits::max_dimension and width * height <= max_image_pixels
+// (ae2d/limits.h): checked on the IHDR chunk, before any pixel memory is allocated.
 Expected<Image> read_png(const std::string &path);
+// The same on bytes in memory (the fuzz target uses it); `name` stands for the file in messages.
+Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::string &name);
 
 // Encodes a (C, H, W) tensor, C = 1 or 3, at bit_depth 8 or 16. Values are clamped to [0, 1]
 // and rounded to the nearest level; NaN becomes 0. Atomic: a failure leaves no partial file.

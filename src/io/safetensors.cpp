@@ -8,7 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ae2d/limits.h"
 #include "io/file_util.h"
+#include "json_brief.h"
+#include "limits_check.h"
 
 namespace ae2d::io {
 
@@ -19,8 +22,6 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // real headers are KiB; more means garbage
-
 int dtype_size(const std::string &dtype) {
     if (dtype == "F32") return 4;
     if (dtype == "F16" || dtype == "BF16") return 2;
@@ -29,11 +30,7 @@ int dtype_size(const std::string &dtype) {
 }
 
 // "number 2.5", "string \"a\"", ... for expected-vs-got messages.
-std::string describe(const json &j) {
-    std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (text.size() > 60) text = text.substr(0, 57) + "...";
-    return std::string(j.type_name()) + " " + text;
-}
+std::string describe(const json &j) { return std::string(j.type_name()) + " " + ae2d::detail::json_brief(j); }
 
 struct Entry {
     std::string name;
@@ -43,7 +40,7 @@ struct Entry {
 };
 
 // Parses one header entry; `err` gets a message without the file/tensor prefix.
-bool parse_entry(const std::string &name, const json &v, uint64_t buffer_size, Entry *e,
+bool parse_entry(const std::string &name, const json &v, uint64_t buffer_size, const Limits &limits, Entry *e,
                  std::string *err) {
     e->name = name;
     if (!v.is_object()) {
@@ -109,6 +106,11 @@ bool parse_entry(const std::string &name, const json &v, uint64_t buffer_size, E
         *err = "shape " + shape_to_string(e->shape) + " has too many elements (numel overflow)";
         return false;
     }
+    if (numel > limits.max_tensor_elements) {
+        *err = ae2d::detail::over_limit("the element count of shape " + shape_to_string(e->shape), numel,
+                                        "max_tensor_elements", limits.max_tensor_elements);
+        return false;
+    }
     const uint64_t want = static_cast<uint64_t>(numel) * static_cast<uint64_t>(esize);
     if (want != e->end - e->begin) {
         *err = "byte size mismatch: shape " + shape_to_string(e->shape) + " of " + e->dtype +
@@ -170,31 +172,46 @@ float bfloat16_to_float(uint16_t b) {
 }
 
 Expected<SafetensorsFile> read_safetensors(const std::string &path) {
-    const std::string where = "safetensors file '" + path + "'";
-    auto fail = [&](const std::string &msg) { return Status::Error(where + ": " + msg); };
-
     auto read = detail::read_file_bytes(path);
-    if (!read) return fail(read.message());
-    const std::vector<uint8_t> &bytes = *read;
+    if (!read) return Status::Error("safetensors file '" + path + "': " + read.message());
+    return read_safetensors_memory(read->data(), read->size(), path);
+}
 
-    if (bytes.empty()) return fail("file is empty (expected at least 8 bytes of header length)");
-    if (bytes.size() < 8)
+Expected<SafetensorsFile> read_safetensors_memory(const uint8_t *data, size_t size, const std::string &name) {
+    const std::string where = "safetensors file '" + name + "'";
+    auto fail = [&](const std::string &msg) { return Status::Error(where + ": " + msg); };
+    const Limits limits = ae2d::limits();
+
+    if (size == 0) return fail("file is empty (expected at least 8 bytes of header length)");
+    if (size < 8)
         return fail("file is shorter than 8 bytes (expected at least 8 bytes of header length, got " +
-                    std::to_string(bytes.size()) + ")");
-    const uint64_t n = load_le64(bytes.data());
-    if (n > kMaxHeaderBytes)
-        return fail("header length " + std::to_string(n) + " is absurd (limit 100 MiB); not a safetensors file?");
-    if (n > bytes.size() - 8)
+                    std::to_string(size) + ")");
+    const uint64_t n = load_le64(data);
+    if (n > static_cast<uint64_t>(limits.max_safetensors_header_bytes))
+        return fail(ae2d::detail::over_limit("the header length",
+                                             static_cast<int64_t>(std::min<uint64_t>(n, INT64_MAX)),
+                                             "max_safetensors_header_bytes", limits.max_safetensors_header_bytes) +
+                    "; not a safetensors file?");
+    if (n > size - 8)
         return fail("header length " + std::to_string(n) + " runs past the end of the file (expected at most " +
-                    std::to_string(bytes.size() - 8) + " header bytes)");
+                    std::to_string(size - 8) + " header bytes)");
 
-    const auto *hbegin = reinterpret_cast<const char *>(bytes.data() + 8);
-    const json header = json::parse(hbegin, hbegin + n, nullptr, false);
+    const auto *hbegin = reinterpret_cast<const char *>(data + 8);
+    constexpr int kMaxNesting = 64;
+    if (ae2d::detail::json_nesting_depth(hbegin, n, kMaxNesting) > kMaxNesting)
+        return fail("header nests JSON arrays/objects more than " + std::to_string(kMaxNesting) +
+                    " levels deep; not a safetensors file?");
+    json header;
+    try {  // parse() does not throw with allow_exceptions = false, but may run out of memory
+        header = json::parse(hbegin, hbegin + n, nullptr, false);
+    } catch (const std::exception &) {
+        return fail("out of memory parsing the header");
+    }
     if (header.is_discarded()) return fail("header is not valid JSON");
     if (!header.is_object()) return fail("header is not a JSON object (got " + std::string(header.type_name()) + ")");
 
-    const uint64_t buffer_size = bytes.size() - 8 - n;
-    const uint8_t *buffer = bytes.data() + 8 + n;
+    const uint64_t buffer_size = size - 8 - n;
+    const uint8_t *buffer = data + 8 + n;
     SafetensorsFile out;
     std::vector<Entry> entries;
     for (auto it = header.begin(); it != header.end(); ++it) {
@@ -211,7 +228,7 @@ Expected<SafetensorsFile> read_safetensors(const std::string &path) {
         }
         Entry e;
         std::string err;
-        if (!parse_entry(it.key(), it.value(), buffer_size, &e, &err))
+        if (!parse_entry(it.key(), it.value(), buffer_size, limits, &e, &err))
             return fail("tensor '" + it.key() + "': " + err);
         entries.push_back(std::move(e));
     }

@@ -2,6 +2,8 @@
 // state dicts are exported in.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -17,7 +19,10 @@ struct SafetensorsFile {
 
 // Reads every tensor, converting F32/F16/BF16/F64 to float32. Any malformed header, bad
 // entry or unsupported dtype is an error naming the file and the tensor.
+// Sizes are checked against ae2d::limits() (header bytes, elements per tensor) first.
 Expected<SafetensorsFile> read_safetensors(const std::string &path);
+// The same on bytes in memory (the fuzz target uses it); `name` stands for the file in messages.
+Expected<SafetensorsFile> read_safetensors_memory(const uint8_t *data, size_t size, const std::string &name);
 
 // Writes F32 tensors (keys sorted, data packed in key order); "__metadata__" is written only
 // when `metadata` is non-empty. Atomic: a failure leaves no partial file at `path`.

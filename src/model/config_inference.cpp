@@ -1,8 +1,9 @@
 #include "model/config_inference.h"
 
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
+
+#include "json_brief.h"
 
 namespace ae2d::model {
 
@@ -11,27 +12,36 @@ namespace {
 const char *const kConfigKeys[] = {"channel", "layers", "block", "kernel_size", "in_planes", "out_planes"};
 
 Expected<nlohmann::json> parse_json_value(const std::string &key, const std::string &text) {
+    const std::string quoted = text.size() > 60 ? text.substr(0, 57) + "..." : text;
+    if (ae2d::detail::json_nesting_depth(text.data(), text.size(), 8) > 8)  // a number or [kh, kw]
+        return Status::Error("metadata '" + key + "' nests JSON more than 8 levels deep: '" + quoted + "'");
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded()) return Status::Error("metadata '" + key + "' is not valid JSON: '" + text + "'");
+    if (j.is_discarded()) return Status::Error("metadata '" + key + "' is not valid JSON: '" + quoted + "'");
     return j;
 }
 
 Expected<int> json_int(const std::string &key, const nlohmann::json &j) {
     if (!j.is_number_integer())
-        return Status::Error("metadata '" + key + "' must be an integer, got '" + j.dump() + "'");
+        return Status::Error("metadata '" + key + "' must be an integer, got '" + ae2d::detail::json_brief(j) + "'");
     const long long v = j.get<long long>();
     if (v < -(1LL << 30) || v > (1LL << 30))
-        return Status::Error("metadata '" + key + "' is out of range: " + j.dump());
+        return Status::Error("metadata '" + key + "' is out of range: " + ae2d::detail::json_brief(j));
     return static_cast<int>(v);
 }
 
-// "conv_down_list.3.conv_list.1.conv1.0.weight" -> the distinct numbers after `prefix`.
+// "conv_down_list.3.conv_list.1.conv1.0.weight" -> the distinct numbers after `prefix`: names
+// that start with the prefix, then 1 to 6 digits and a '.'. Plain string scanning, not
+// std::regex: that costs time quadratic in the length of the (untrusted) names.
 std::set<int> indices_after(const std::map<std::string, Tensor> &tensors, const std::string &prefix) {
     std::set<int> found;
-    const std::regex re("^" + std::regex_replace(prefix, std::regex(R"(\.)"), R"(\.)") + R"((\d{1,6})\.)");
-    for (const auto &[name, t] : tensors) {
-        std::smatch m;
-        if (std::regex_search(name, m, re)) found.insert(std::stoi(m[1].str()));
+    for (auto it = tensors.lower_bound(prefix); it != tensors.end(); ++it) {
+        const std::string &name = it->first;
+        if (name.compare(0, prefix.size(), prefix) != 0) break;  // sorted: past the prefix's range
+        size_t i = prefix.size();
+        int v = 0;
+        while (i < name.size() && i - prefix.size() < 7 && name[i] >= '0' && name[i] <= '9') v = v * 10 + (name[i++] - '0');
+        const size_t digits = i - prefix.size();
+        if (digits >= 1 && digits <= 6 && i < name.size() && name[i] == '.') found.insert(v);
     }
     return found;
 }
@@ -64,7 +74,7 @@ Expected<MetadataConfig> config_from_metadata(const std::map<std::string, std::s
     }
     auto layers = parse_json_value("layers", metadata.at("layers"));
     if (!layers) return layers.status();
-    if (!layers->is_array()) return Status::Error("metadata 'layers' must be a JSON list, got '" + layers->dump() + "'");
+    if (!layers->is_array()) return Status::Error("metadata 'layers' must be a JSON list, got '" + ae2d::detail::json_brief(*layers) + "'");
     c.layers.clear();
     for (const auto &e : *layers) {
         auto v = json_int("layers", e);
@@ -84,7 +94,7 @@ Expected<MetadataConfig> config_from_metadata(const std::map<std::string, std::s
         c.kernel_h = *kh, c.kernel_w = *kw;
     } else {
         auto k = json_int("kernel_size", *ks);
-        if (!k) return Status::Error("metadata 'kernel_size' must be an integer or [kh, kw], got '" + ks->dump() + "'");
+        if (!k) return Status::Error("metadata 'kernel_size' must be an integer or [kh, kw], got '" + ae2d::detail::json_brief(*ks) + "'");
         c.kernel_h = c.kernel_w = *k;
     }
     Status ok = c.validate();
@@ -106,6 +116,11 @@ Expected<Config> infer_config(const std::map<std::string, Tensor> &tensors) {
     if (!first) return first.status();
     auto final_w = need4("conv_final.weight");
     if (!final_w) return final_w.status();
+    for (const char *name : {"conv_first.weight", "conv_final.weight"})
+        for (int64_t d : tensors.at(name).shape)
+            if (d > (int64_t(1) << 20))  // would not fit the int fields of Config
+                return Status::Error("tensor '" + std::string(name) + "' has an implausible shape " +
+                                     shape_to_string(tensors.at(name).shape));
     Config c;
     const auto &fs = (*first)->shape;
     c.channel = static_cast<int>(fs[0]);
@@ -121,6 +136,10 @@ Expected<Config> infer_config(const std::map<std::string, Tensor> &tensors) {
     const std::set<int> encoder = indices_after(tensors, "conv_down_list.");
     if (encoder.empty()) return Status::Error("cannot infer the configuration: no conv_down_list.* tensors");
     const int depth = *encoder.rbegin() + 2;
+    // Refuse before the per-level scan below, which would otherwise run up to 10^6 times.
+    if (depth > 20)
+        return Status::Error("cannot infer the configuration: conv_down_list." + std::to_string(depth - 2) +
+                             " means a depth of " + std::to_string(depth) + ", at most 20 is supported");
     for (int j = 0; j + 1 < depth; ++j) {
         const std::set<int> blocks = indices_after(tensors, "conv_down_list." + std::to_string(j) + ".conv_list.");
         c.layers.push_back(blocks.empty() ? 1 : *blocks.rbegin() + 2);

@@ -1,14 +1,17 @@
 #include "ae2d/model.h"
 
 #include <mutex>
+#include <new>
 
 #include "HalideRuntime.h"
+#include "ae2d/limits.h"
 #include "graph/builder.h"
 #include "graph/shapes.h"
 #include "graph/summary.h"
 #include "io/safetensors.h"
 #include "model/config_inference.h"
 #include "runtime/executor.h"
+#include "runtime/forward_limits.h"
 
 namespace ae2d {
 
@@ -19,41 +22,71 @@ using graph::Shape4;
 struct ShapeEntry {
     std::shared_ptr<const runtime::ExecutionPlan> plan;
     std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
+    uint64_t last_use = 0;
 };
+
+// Shapes whose plan and idle arenas are kept. A caller feeding ever new sizes (a server taking
+// arbitrary images) would otherwise grow the cache without bound; the least recently used
+// shape is dropped (calls running with it keep their own references).
+constexpr size_t kMaxCachedShapes = 16;
 
 struct Model::Impl {
     graph::Graph graph;  // unshaped: structure and parameters
     runtime::WeightMap weights;
 
-    mutable std::mutex mutex;  // guards `shapes`
+    mutable std::mutex mutex;  // guards `shapes` and `clock`
     mutable std::map<std::vector<int64_t>, ShapeEntry> shapes;
+    mutable uint64_t clock = 0;
 
-    Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s) const {
+    // Plans (or finds) the shape and checks the plan against `limits` before anything is
+    // allocated for it; a refused shape is not cached.
+    Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s, const Limits &limits) const {
         std::lock_guard<std::mutex> lock(mutex);
-        ShapeEntry &e = shapes[{s.n, s.c, s.h, s.w}];
-        if (!e.plan) {
-            auto plan = runtime::make_execution_plan(graph, s);
-            if (!plan) {
-                shapes.erase({s.n, s.c, s.h, s.w});
-                return plan.status();
-            }
-            e.plan = *plan;
+        const std::vector<int64_t> key{s.n, s.c, s.h, s.w};
+        auto it = shapes.find(key);
+        if (it != shapes.end()) {
+            it->second.last_use = ++clock;
+            // The limits may have been lowered since the shape was planned.
+            Status ok = runtime::check_plan_limits(it->second.plan->graph, it->second.plan->memory, limits);
+            if (!ok) return ok;
+            return it->second.plan;
         }
+        auto plan = runtime::make_execution_plan(graph, s);
+        if (!plan) return plan.status();
+        Status ok = runtime::check_plan_limits((*plan)->graph, (*plan)->memory, limits);
+        if (!ok) return ok;
+        if (shapes.size() >= kMaxCachedShapes) {
+            auto oldest = shapes.begin();
+            for (auto e = shapes.begin(); e != shapes.end(); ++e)
+                if (e->second.last_use < oldest->second.last_use) oldest = e;
+            shapes.erase(oldest);
+        }
+        ShapeEntry &e = shapes[key];
+        e.plan = *plan;
+        e.last_use = ++clock;
         return e.plan;
     }
+    // An idle arena of the shape, or a new one (nullptr when out of memory).
     std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
-        std::lock_guard<std::mutex> lock(mutex);
-        auto &pool = shapes[{s.n, s.c, s.h, s.w}].free_arenas;
-        if (!pool.empty()) {
-            auto a = std::move(pool.back());
-            pool.pop_back();
-            return a;
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            auto it = shapes.find({s.n, s.c, s.h, s.w});
+            if (it != shapes.end() && !it->second.free_arenas.empty()) {
+                auto a = std::move(it->second.free_arenas.back());
+                it->second.free_arenas.pop_back();
+                return a;
+            }
         }
-        return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
+        try {  // outside the lock: a large allocation must not stall the other threads
+            return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
+        } catch (const std::bad_alloc &) {
+            return nullptr;
+        }
     }
     void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
         std::lock_guard<std::mutex> lock(mutex);
-        shapes[{s.n, s.c, s.h, s.w}].free_arenas.push_back(std::move(arena));
+        auto it = shapes.find({s.n, s.c, s.h, s.w});
+        if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
     }
 };
 
@@ -95,37 +128,47 @@ int64_t Model::num_parameters() const { return impl_->graph.num_parameters(); }
 
 namespace {
 
-Expected<Shape4> as_nchw(const std::vector<int64_t> &shape) {
+Expected<Shape4> as_nchw(const std::vector<int64_t> &shape, const Limits &limits) {
     if (shape.size() != 4)
         return Status::Error("input must have shape (B, C, H, W), got " + shape_to_string(shape));
-    for (int64_t d : shape)
-        if (d > (int64_t(1) << 31) - 1) return Status::Error("input dimension too large: " + shape_to_string(shape));
+    Status ok = runtime::check_input_limits(shape, limits);
+    if (!ok) return ok;
     return Shape4{shape[0], shape[1], shape[2], shape[3]};
 }
 
 }  // namespace
 
 Expected<std::vector<int64_t>> Model::output_shape(const std::vector<int64_t> &input_shape) const {
-    auto s = as_nchw(input_shape);
+    const Limits limits = ae2d::limits();
+    auto s = as_nchw(input_shape, limits);
     if (!s) return s.status();
-    auto plan = impl_->plan_for(*s);
+    auto plan = impl_->plan_for(*s, limits);
     if (!plan) return plan.status();
     const Shape4 o = (*plan)->graph.values[(*plan)->graph.output].shape;
     return std::vector<int64_t>{o.n, o.c, o.h, o.w};
 }
 
 Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) const {
-    auto s = as_nchw(input.shape);
+    const Limits limits = ae2d::limits();
+    auto s = as_nchw(input.shape, limits);  // also bounds numel(), so it cannot overflow
     if (!s) return s.status();
     if (static_cast<int64_t>(input.data.size()) != input.numel())
         return Status::Error("input holds " + std::to_string(input.data.size()) + " values, its shape " +
                              shape_to_string(input.shape) + " needs " + std::to_string(input.numel()));
-    auto plan = impl_->plan_for(*s);
+    auto plan = impl_->plan_for(*s, limits);  // checks max_forward_bytes before any allocation
     if (!plan) return plan.status();
     const runtime::ExecutionPlan &p = **plan;
     const Shape4 o = p.graph.values[p.graph.output].shape;
-    Tensor out({o.n, o.c, o.h, o.w});
+    const std::string oom = "out of memory for a forward pass on " + shape_to_string(input.shape) + " (" +
+                            std::to_string((p.memory.arena_floats + o.numel()) * 4) + " bytes)";
+    Tensor out;
+    try {
+        out = Tensor({o.n, o.c, o.h, o.w});
+    } catch (const std::bad_alloc &) {
+        return Status::Error(oom);
+    }
     auto arena = impl_->take_arena(*s, p.memory.arena_floats);
+    if (!arena) return Status::Error(oom);
     runtime::StageProfile stage_profile;
     Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
                                  profile ? &stage_profile : nullptr);
