@@ -292,10 +292,14 @@ void run(RunOptions o) {
                 return fail(o.compare + ": shape " + shape_to_string(ref->shape) + ", the output is " +
                             shape_to_string(y->shape));
             double max_diff = 0, max_ref = 0;
+            bool nan_seen = false;  // std::max drops NaN: a NaN difference must still show
             for (size_t i = 0; i < ref->data.size(); ++i) {
-                max_diff = std::max(max_diff, double(std::fabs(y->data[i] - ref->data[i])));
+                const double d = std::fabs(double(y->data[i]) - double(ref->data[i]));
+                nan_seen = nan_seen || std::isnan(d);
+                max_diff = std::max(max_diff, d);
                 max_ref = std::max(max_ref, double(std::fabs(ref->data[i])));
             }
+            if (nan_seen) max_diff = NAN;
             std::printf("compared with %s: max |y - ref| = %.3g, max |ref| = %.3g, ratio %.3g\n", o.compare.c_str(),
                         max_diff, max_ref, max_ref > 0 ? max_diff / max_ref : max_diff);
         }
