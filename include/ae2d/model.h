@@ -22,9 +22,19 @@
 
 namespace ae2d {
 
-// Wall time per stage kind of one forward pass, and the arena it used.
+// Wall time of one stage of a forward pass.
+struct StageTiming {
+    std::string module;  // PyTorch module path of the stage's (last) primitive
+    std::string kind;    // "NormPReLUConv2d", ...
+    std::string detail;  // "3x3 s2, 64->64, 128x128": kernel, stride, channels, output size
+    int64_t macs = 0;    // direct-convolution multiply-accumulates (0 without weights)
+    double seconds = 0;
+};
+
+// Wall time per stage kind and per stage of one forward pass, and the arena it used.
 struct ForwardProfile {
     std::map<std::string, double> seconds_by_stage_kind;
+    std::vector<StageTiming> stages_timed;  // in execution order
     int64_t arena_bytes = 0;
     int stages = 0;
     int64_t macs = 0;  // multiply-accumulates of the convolutions (direct method)
@@ -48,6 +58,10 @@ public:
     Expected<std::vector<int64_t>> output_shape(const std::vector<int64_t> &input_shape) const;
     // One forward pass on a batch (B, in_planes, H, W).
     Expected<Tensor> forward(const Tensor &input, ForwardProfile *profile = nullptr) const;
+    // The same into `output`, reshaped only when its shape differs. Passing the previous
+    // call's output for the same input shape, a pass allocates nothing on the heap: the plan
+    // and the activation arena are cached per shape (profiling aside).
+    Status forward_into(const Tensor &input, Tensor &output, ForwardProfile *profile = nullptr) const;
 
     struct Impl;
 

@@ -7,8 +7,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "cli/commands.h"
+#include "runtime/fma_peak.h"
 
 namespace ae2d::cli {
 
@@ -17,7 +19,8 @@ namespace {
 struct BenchOptions {
     std::string model, input_shape;
     int threads = 0, runs = 10, warmup = 2;
-    bool json = false;
+    double peak_gflops = 0;  // 0: measure
+    bool json = false, per_stage = false;
 };
 
 int64_t peak_rss_bytes() {
@@ -38,19 +41,35 @@ void bench(const BenchOptions &o) {
     std::uniform_real_distribution<float> uniform(0.f, 1.f);
     for (float &v : x.data) v = uniform(rng);
 
+    // The yardstick: this machine's FMA throughput on as many workers as the forward passes use.
+    double peak = o.peak_gflops;
+    if (peak <= 0) {
+        const int workers = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()));
+        auto measured = runtime::measure_fma_peak_gflops(workers);
+        if (!measured) return fail(measured.status());
+        peak = *measured;
+    }
+
     ForwardProfile profile, sum_profile;
+    Tensor y;
     for (int i = 0; i < o.warmup; ++i) {
-        auto y = model->forward(x);
-        if (!y) return fail(y.status());
+        Status ok = model->forward_into(x, y);
+        if (!ok) return fail(ok);
     }
     std::vector<double> ms;
     for (int i = 0; i < o.runs; ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        auto y = model->forward(x, &profile);
+        Status ok = model->forward_into(x, y, &profile);
         const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-        if (!y) return fail(y.status());
+        if (!ok) return fail(ok);
         ms.push_back(dt.count());
         for (const auto &[k, v] : profile.seconds_by_stage_kind) sum_profile.seconds_by_stage_kind[k] += v / o.runs;
+        if (sum_profile.stages_timed.empty()) {
+            sum_profile.stages_timed = profile.stages_timed;
+            for (auto &t : sum_profile.stages_timed) t.seconds = 0;
+        }
+        for (size_t k = 0; k < profile.stages_timed.size(); ++k)
+            sum_profile.stages_timed[k].seconds += profile.stages_timed[k].seconds / o.runs;
     }
     std::vector<double> sorted = ms;
     std::sort(sorted.begin(), sorted.end());
@@ -58,11 +77,13 @@ void bench(const BenchOptions &o) {
     const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     const double gflops = 2.0 * double(profile.macs) / (median * 1e-3) / 1e9;
     const double images_per_s = double((*shape)[0]) / (median * 1e-3);
+    auto stage_gflops = [](const StageTiming &t) { return t.seconds > 0 ? 2.0 * double(t.macs) / t.seconds / 1e9 : 0.0; };
 
     if (o.json) {
         nlohmann::json j;
         j["model"] = o.model;
         j["input_shape"] = *shape;
+        j["threads"] = o.threads;
         j["runs"] = o.runs;
         j["median_ms"] = median;
         j["min_ms"] = sorted.front();
@@ -70,11 +91,21 @@ void bench(const BenchOptions &o) {
         j["images_per_s"] = images_per_s;
         j["macs"] = profile.macs;
         j["gflops"] = gflops;
+        j["peak_gflops"] = peak;
+        j["peak_measured"] = o.peak_gflops <= 0;
+        j["peak_fraction"] = gflops / peak;
         j["arena_bytes"] = profile.arena_bytes;
         j["peak_rss_bytes"] = peak_rss_bytes();
         nlohmann::json stages = nlohmann::json::object();
         for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) stages[k] = v * 1e3;
         j["stages"] = stages;
+        if (o.per_stage) {
+            nlohmann::json per = nlohmann::json::array();
+            for (const auto &t : sum_profile.stages_timed)
+                per.push_back({{"module", t.module}, {"kind", t.kind}, {"detail", t.detail}, {"macs", t.macs},
+                               {"ms", t.seconds * 1e3}, {"gflops", stage_gflops(t)}});
+            j["per_stage"] = per;
+        }
         std::cout << j.dump(2) << "\n";
         return;
     }
@@ -83,10 +114,18 @@ void bench(const BenchOptions &o) {
     std::printf("time (ms)    median %.3f   min %.3f   max %.3f\n", median, sorted.front(), sorted.back());
     std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
                 double(profile.macs) / 1e9);
+    std::printf("peak         %.1f GFLOP/s FP32 FMA (%s): %.1f%% of it\n", peak,
+                o.peak_gflops <= 0 ? "measured" : "given", 100.0 * gflops / peak);
     std::printf("memory       arena %.1f MiB, peak RSS %.1f MiB\n", double(profile.arena_bytes) / (1 << 20),
                 double(peak_rss_bytes()) / (1 << 20));
     std::printf("stages       mean ms per pass by kind (profiled runs):\n");
     for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) std::printf("  %-26s %9.3f\n", k.c_str(), v * 1e3);
+    if (o.per_stage) {
+        std::printf("per stage    mean ms, GFLOP/s:\n");
+        for (const auto &t : sum_profile.stages_timed)
+            std::printf("  %-24s %-28s %-46s %9.3f %7.1f\n", t.kind.c_str(), t.detail.c_str(), t.module.c_str(),
+                        t.seconds * 1e3, stage_gflops(t));
+    }
 }
 
 }  // namespace
@@ -99,6 +138,8 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
+    cmd->add_option("--peak-gflops", o->peak_gflops, "FP32 peak for peak_fraction (default: measure it)");
+    cmd->add_flag("--per-stage", o->per_stage, "time every stage, not only every kind");
     cmd->add_flag("--json", o->json, "print one JSON object");
     cmd->callback([o] { bench(*o); });
 }

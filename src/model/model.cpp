@@ -1,5 +1,7 @@
 #include "ae2d/model.h"
 
+#include <algorithm>
+#include <array>
 #include <mutex>
 #include <new>
 
@@ -7,6 +9,7 @@
 #include "ae2d/limits.h"
 #include "graph/builder.h"
 #include "graph/shapes.h"
+#include "runtime/scratch_allocator.h"
 #include "graph/summary.h"
 #include "io/safetensors.h"
 #include "model/config_inference.h"
@@ -35,14 +38,14 @@ struct Model::Impl {
     runtime::WeightMap weights;
 
     mutable std::mutex mutex;  // guards `shapes` and `clock`
-    mutable std::map<std::vector<int64_t>, ShapeEntry> shapes;
+    mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // array keys: a lookup allocates nothing
     mutable uint64_t clock = 0;
 
     // Plans (or finds) the shape and checks the plan against `limits` before anything is
     // allocated for it; a refused shape is not cached.
     Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s, const Limits &limits) const {
         std::lock_guard<std::mutex> lock(mutex);
-        const std::vector<int64_t> key{s.n, s.c, s.h, s.w};
+        const std::array<int64_t, 4> key{s.n, s.c, s.h, s.w};
         auto it = shapes.find(key);
         if (it != shapes.end()) {
             it->second.last_use = ++clock;
@@ -70,7 +73,7 @@ struct Model::Impl {
     std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
         {
             std::lock_guard<std::mutex> lock(mutex);
-            auto it = shapes.find({s.n, s.c, s.h, s.w});
+            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
             if (it != shapes.end() && !it->second.free_arenas.empty()) {
                 auto a = std::move(it->second.free_arenas.back());
                 it->second.free_arenas.pop_back();
@@ -85,7 +88,7 @@ struct Model::Impl {
     }
     void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
         std::lock_guard<std::mutex> lock(mutex);
-        auto it = shapes.find({s.n, s.c, s.h, s.w});
+        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
         if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
     }
 };
@@ -116,6 +119,7 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     Status ok = model::check_tensors(*g, tensors, origin);
     if (!ok) return ok.with_context(source);
 
+    runtime::install_scratch_allocator();
     auto impl = std::make_shared<Impl>();
     impl->graph = std::move(*g);
     for (auto &[name, t] : tensors) impl->weights.emplace(name, std::move(t));
@@ -149,6 +153,13 @@ Expected<std::vector<int64_t>> Model::output_shape(const std::vector<int64_t> &i
 }
 
 Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) const {
+    Tensor out;
+    Status ok = forward_into(input, out, profile);
+    if (!ok) return ok;
+    return out;
+}
+
+Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *profile) const {
     const Limits limits = ae2d::limits();
     auto s = as_nchw(input.shape, limits);  // also bounds numel(), so it cannot overflow
     if (!s) return s.status();
@@ -159,16 +170,21 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
     if (!plan) return plan.status();
     const runtime::ExecutionPlan &p = **plan;
     const Shape4 o = p.graph.values[p.graph.output].shape;
-    const std::string oom = "out of memory for a forward pass on " + shape_to_string(input.shape) + " (" +
-                            std::to_string((p.memory.arena_floats + o.numel()) * 4) + " bytes)";
-    Tensor out;
-    try {
-        out = Tensor({o.n, o.c, o.h, o.w});
-    } catch (const std::bad_alloc &) {
-        return Status::Error(oom);
+    auto oom = [&] {
+        return Status::Error("out of memory for a forward pass on " + shape_to_string(input.shape) + " (" +
+                             std::to_string((p.memory.arena_floats + o.numel()) * 4) + " bytes)");
+    };
+    const int64_t out_shape[4] = {o.n, o.c, o.h, o.w};
+    if (out.shape.size() != 4 || !std::equal(out.shape.begin(), out.shape.end(), out_shape) ||
+        static_cast<int64_t>(out.data.size()) != o.numel()) {
+        try {
+            out = Tensor({o.n, o.c, o.h, o.w});
+        } catch (const std::bad_alloc &) {
+            return oom();
+        }
     }
     auto arena = impl_->take_arena(*s, p.memory.arena_floats);
-    if (!arena) return Status::Error(oom);
+    if (!arena) return oom();
     runtime::StageProfile stage_profile;
     Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
                                  profile ? &stage_profile : nullptr);
@@ -176,12 +192,19 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
     if (!ok) return ok;
     if (profile) {
         profile->seconds_by_stage_kind.clear();
-        for (const auto &[k, v] : stage_profile.seconds_by_kind) profile->seconds_by_stage_kind[k] = v;
+        profile->stages_timed.clear();
+        for (const runtime::StageTime &t : stage_profile.stages) {
+            const graph::Stage &st = p.graph.stages[t.stage];
+            const std::string kind = graph::stage_kind_name(st.kind);
+            profile->seconds_by_stage_kind[kind] += t.seconds;
+            profile->stages_timed.push_back(
+                {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds});
+        }
         profile->arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
         profile->stages = static_cast<int>(p.graph.stages.size());
         profile->macs = runtime::count_macs(p);
     }
-    return out;
+    return Status::Ok();
 }
 
 void set_num_threads(int threads) { halide_set_num_threads(threads); }

@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "HalideBuffer.h"
@@ -73,10 +74,18 @@ private:
         const Shape4 &s = plan_.graph.values[v].shape;
         return Act(data_of(v) + s.c * s.n, int(s.c), int(s.n));
     }
+    // No heap allocation here: a forward pass on a cached plan allocates nothing.
     ConstAct param(const std::string &name) const {
         const Tensor &t = weights_.at(name);
-        std::vector<int> dims(t.shape.rbegin(), t.shape.rend());  // innermost first
-        return ConstAct(t.data.data(), dims);
+        halide_dimension_t dims[4];
+        const int rank = t.rank();  // at most 4: checked at load
+        int32_t stride = 1;
+        for (int d = 0; d < rank; ++d) {  // innermost first
+            const int32_t extent = static_cast<int32_t>(t.shape[rank - 1 - d]);
+            dims[d] = halide_dimension_t(0, extent, stride);
+            stride *= extent;
+        }
+        return ConstAct(t.data.data(), rank, dims);
     }
 
     int call(const Stage &s) {
@@ -144,26 +153,44 @@ private:
 
 }  // namespace
 
+int64_t stage_macs(const ExecutionPlan &plan, const Stage &s) {
+    if (s.weight.empty()) return 0;
+    const graph::Value &in = plan.graph.values[s.inputs[0]], &out = plan.graph.values[s.output];
+    return out.shape.numel() * in.shape.c * s.kernel_h * s.kernel_w;
+}
+
 int64_t count_macs(const ExecutionPlan &plan) {
     int64_t macs = 0;
-    for (const Stage &s : plan.graph.stages) {
-        if (s.weight.empty()) continue;
-        const graph::Value &in = plan.graph.values[s.inputs[0]], &out = plan.graph.values[s.output];
-        macs += out.shape.numel() * in.shape.c * s.kernel_h * s.kernel_w;
-    }
+    for (const Stage &s : plan.graph.stages) macs += stage_macs(plan, s);
     return macs;
+}
+
+std::string describe_stage(const ExecutionPlan &plan, const Stage &s) {
+    const Shape4 &in = plan.graph.values[s.inputs[0]].shape, &out = plan.graph.values[s.output].shape;
+    std::string d;
+    if (!s.weight.empty()) {
+        d = std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w);
+        if (s.stride_h != 1 || s.stride_w != 1) d += " s" + std::to_string(std::max(s.stride_h, s.stride_w));
+        if (s.factor_h != 1 || s.factor_w != 1) d += " up" + std::to_string(std::max(s.factor_h, s.factor_w));
+        d += ", ";
+    }
+    d += std::to_string(in.c) + "->" + std::to_string(out.c) + ", " + std::to_string(out.h) + "x" +
+         std::to_string(out.w);
+    if (out.n > 1) d += " x" + std::to_string(out.n);
+    return d;
 }
 
 Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,
                StageProfile *profile) {
     StageRunner runner(plan, weights, input, output, arena);
-    for (const Stage &s : plan.graph.stages) {
+    if (profile) profile->stages.reserve(plan.graph.stages.size());
+    for (size_t i = 0; i < plan.graph.stages.size(); ++i) {
         const auto t0 = std::chrono::steady_clock::now();
-        Status ok = runner.run(s);
+        Status ok = runner.run(plan.graph.stages[i]);
         if (!ok) return ok;
         if (profile) {
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            profile->seconds_by_kind[graph::stage_kind_name(s.kind)] += dt.count();
+            profile->stages.push_back({static_cast<int>(i), dt.count()});
         }
     }
     return Status::Ok();

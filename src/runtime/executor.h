@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
@@ -31,10 +32,21 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
 // Multiply-accumulates of the plan's convolutions, counted as direct convolutions.
 int64_t count_macs(const ExecutionPlan &plan);
 
-// Per-stage-kind wall time, filled when a profile is passed to execute().
-struct StageProfile {
-    std::unordered_map<std::string, double> seconds_by_kind;
+// Wall time of one stage of a plan.
+struct StageTime {
+    int stage;  // index into plan.graph.stages
+    double seconds;
 };
+
+// Per-stage wall time, filled when a profile is passed to execute().
+struct StageProfile {
+    std::vector<StageTime> stages;  // in execution order
+};
+
+// Multiply-accumulates of one stage (0 for stages without weights), as a direct convolution.
+int64_t stage_macs(const ExecutionPlan &plan, const graph::Stage &s);
+// "3x3 s2, 64->64, 128x128": kernel, stride or up-sampling, channels and output size of a stage.
+std::string describe_stage(const ExecutionPlan &plan, const graph::Stage &s);
 
 // `arena` holds plan.memory.arena_floats floats, `output` the output value's numel().
 Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,

@@ -8,19 +8,20 @@ namespace ae2d::runtime {
 using ae2d::detail::over_limit;
 
 Status check_input_limits(const std::vector<int64_t> &shape, const Limits &limits) {
-    const std::string what = "input " + shape_to_string(shape);
+    // The message prefix is built only on failure: a passing check allocates nothing.
+    auto what = [&] { return "input " + shape_to_string(shape); };
     const char *axes[] = {"batch", "channels", "height", "width"};
     for (int64_t d : shape)
-        if (d < 0) return Status::Error(what + " has a negative dimension");
+        if (d < 0) return Status::Error(what() + " has a negative dimension");
     for (int i : {0, 2, 3})
         if (shape[i] > limits.max_dimension)
-            return Status::Error(over_limit(what + ": the " + axes[i], shape[i], "max_dimension", limits.max_dimension));
+            return Status::Error(over_limit(what() + ": the " + axes[i], shape[i], "max_dimension", limits.max_dimension));
     int64_t pixels = 0, numel = 0;
     if (!ae2d::detail::checked_mul(shape[2], shape[3], &pixels) || pixels > limits.max_image_pixels)
-        return Status::Error(over_limit(what + ": height x width", pixels, "max_image_pixels", limits.max_image_pixels));
+        return Status::Error(over_limit(what() + ": height x width", pixels, "max_image_pixels", limits.max_image_pixels));
     if (!ae2d::detail::checked_mul(pixels, shape[0], &numel) || !ae2d::detail::checked_mul(numel, shape[1], &numel) ||
         numel > limits.max_tensor_elements)
-        return Status::Error(over_limit(what + ": the element count", numel, "max_tensor_elements",
+        return Status::Error(over_limit(what() + ": the element count", numel, "max_tensor_elements",
                                         limits.max_tensor_elements));
     return Status::Ok();
 }

@@ -1,0 +1,18 @@
+// Halide's scratch memory (the per-strip source rows and tiles the pipelines allocate inside
+// every call) served from small per-thread caches of freed blocks, so that a repeated forward
+// pass takes no memory from the system allocator.
+#pragma once
+
+#include <cstdint>
+
+namespace ae2d::runtime {
+
+// Routes halide_malloc / halide_free through the caches; the allocator that was installed before
+// (Halide's default unless the host program set its own) still provides the blocks. Runs while
+// the program starts; Model calls it too, which links it into programs using the static library.
+void install_scratch_allocator();
+
+// Blocks taken from that allocator so far (a counter for tests and diagnostics).
+int64_t scratch_system_allocations();
+
+}  // namespace ae2d::runtime
