@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -23,7 +25,14 @@ struct BenchOptions {
     bool json = false, per_stage = false;
 };
 
+// Peak resident memory of this process. Linux's VmHWM belongs to the process image, whereas
+// getrusage's ru_maxrss survives execve and reports a large parent's RSS (measured: 1.1 GB in
+// ae2d bench started from the peers script, whose Python process held torch, ORT and OpenVINO).
 int64_t peak_rss_bytes() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:  1234 kB"
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
