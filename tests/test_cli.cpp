@@ -20,13 +20,10 @@ struct Result {
     std::string out, err;
 };
 
+// Removed when the test program exits.
 fs::path temp_dir() {
-    static fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("ae2d-cli-test-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
-    return dir;
+    static const ae2d::test::TempDir dir("ae2d_cli_test");
+    return dir.dir;
 }
 
 Result ae2d_cli(const std::string &args) {

@@ -18,6 +18,7 @@
 #include "io/npy.h"
 #include "io/png_image.h"
 #include "io/safetensors.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using ae2d::Tensor;
@@ -25,21 +26,7 @@ using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() /
-              ("ae2d_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string path(const std::string &name) const { return (dir / name).string(); }
-};
+using TempDir = ae2d::test::TempDir;
 
 void write_bytes(const std::string &path, const Bytes &b) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

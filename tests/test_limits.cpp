@@ -37,20 +37,7 @@ struct ScopedLimits {
     ~ScopedLimits() { (void)set_limits(saved); }
 };
 
-struct TempDir {
-    fs::path dir;
-    TempDir() {
-        static int counter = 0;
-        dir = fs::temp_directory_path() /
-              ("ae2d_limits_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::create_directories(dir);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-    std::string path(const std::string &name) const { return (dir / name).string(); }
-};
+using TempDir = ae2d::test::TempDir;
 
 void put_be32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));

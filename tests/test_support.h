@@ -1,10 +1,13 @@
 // Shared helpers of the tests: paths of the committed data, the fixture manifest, configs.
 #pragma once
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 #include "ae2d/config.h"
 
@@ -37,5 +40,23 @@ inline Config config_from_json(const nlohmann::json &j) {
     c.out_planes = j.at("out_planes");
     return c;
 }
+
+// A fresh directory under the system temp dir, removed with everything in it.
+struct TempDir {
+    std::filesystem::path dir;
+    explicit TempDir(const std::string &prefix = "ae2d_test") {
+        static std::atomic<int> counter{0};
+        dir = std::filesystem::temp_directory_path() /
+              (prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        std::filesystem::create_directories(dir);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    std::string path(const std::string &name) const { return (dir / name).string(); }
+};
 
 }  // namespace ae2d::test
