@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ae2d/limits.h"
 #include "ae2d/model.h"
 
 struct ae2d_model {
@@ -182,5 +183,33 @@ int ae2d_model_forward(const ae2d_model *model, const float *input, const int64_
 }
 
 void ae2d_set_num_threads(int threads) { ae2d::set_num_threads(threads); }
+
+ae2d_limits ae2d_get_limits(void) {
+    const ae2d::Limits l = ae2d::limits();
+    return {l.max_dimension, l.max_tensor_elements, l.max_image_pixels, l.max_safetensors_header_bytes,
+            l.max_forward_bytes};
+}
+
+int ae2d_set_limits(const ae2d_limits *limits, char *error, size_t error_size) {
+    return guarded(error, error_size, -1, [&]() -> int {
+        if (limits == nullptr) {
+            set_error(error, error_size, "limits is NULL");
+            return -1;
+        }
+        ae2d::Limits l;
+        l.max_dimension = limits->max_dimension;
+        l.max_tensor_elements = limits->max_tensor_elements;
+        l.max_image_pixels = limits->max_image_pixels;
+        l.max_safetensors_header_bytes = limits->max_safetensors_header_bytes;
+        l.max_forward_bytes = limits->max_forward_bytes;
+        const ae2d::Status ok = ae2d::set_limits(l);
+        if (!ok) {
+            set_error(error, error_size, ok.message().c_str());
+            return -1;
+        }
+        clear_error(error, error_size);
+        return 0;
+    });
+}
 
 }  // extern "C"

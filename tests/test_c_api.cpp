@@ -207,3 +207,30 @@ TEST_CASE("C API: forward refuses a small output buffer and bad shapes", "[c_api
         CHECK(std::strlen(tiny) == 4);
     }
 }
+
+TEST_CASE("C API: limits are read, refused when invalid, and enforced", "[c_api][limits]") {
+    char err[256] = "";
+    const ae2d_limits saved = ae2d_get_limits();
+    CHECK(saved.max_dimension == ae2d::Limits{}.max_dimension);
+    CHECK(saved.max_forward_bytes == ae2d::Limits{}.max_forward_bytes);
+
+    ae2d_limits bad = saved;
+    bad.max_image_pixels = 0;
+    CHECK(ae2d_set_limits(&bad, err, sizeof err) != 0);
+    CHECK_THAT(std::string(err), Catch::Contains("max_image_pixels"));
+    CHECK(ae2d_get_limits().max_image_pixels == saved.max_image_pixels);  // unchanged
+    CHECK(ae2d_set_limits(nullptr, err, sizeof err) != 0);
+
+    ModelHandle h(ae2d_model_load(fixture("plain_k3_d2.safetensors").c_str(), err, sizeof err));
+    REQUIRE(h.m != nullptr);
+    const int64_t in[4] = {1, 3, 20, 16};
+    int64_t out[4];
+    ae2d_limits tight = saved;
+    tight.max_forward_bytes = 1024;
+    REQUIRE(ae2d_set_limits(&tight, err, sizeof err) == 0);
+    CHECK(err[0] == '\0');
+    CHECK(ae2d_model_output_shape(h.m, in, out, err, sizeof err) != 0);
+    CHECK_THAT(std::string(err), Catch::Contains("max_forward_bytes"));
+    REQUIRE(ae2d_set_limits(&saved, err, sizeof err) == 0);
+    CHECK(ae2d_model_output_shape(h.m, in, out, err, sizeof err) == 0);
+}

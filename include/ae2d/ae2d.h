@@ -81,6 +81,22 @@ int ae2d_model_forward(const ae2d_model *model, const float *input, const int64_
 /* Worker threads of the runtime, shared by all models (0: one per core). */
 void ae2d_set_num_threads(int threads);
 
+/* Process-wide limits checked before anything is allocated (ae2d/limits.h has their meaning and
+   defaults). */
+typedef struct ae2d_limits {
+    int64_t max_dimension;
+    int64_t max_tensor_elements;
+    int64_t max_image_pixels;
+    int64_t max_safetensors_header_bytes;
+    int64_t max_forward_bytes;
+} ae2d_limits;
+
+/* The limits in force. */
+ae2d_limits ae2d_get_limits(void);
+/* Replaces the limits. Returns 0, or non-zero with the reason in `error` (a limit below 1); the
+   limits are then unchanged. */
+int ae2d_set_limits(const ae2d_limits *limits, char *error, size_t error_size);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
