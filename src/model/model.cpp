@@ -22,6 +22,7 @@ using graph::Shape4;
 struct ShapeEntry {
     std::shared_ptr<const runtime::ExecutionPlan> plan;
     std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
+    std::vector<std::unique_ptr<runtime::DeviceArena>> free_device_arenas;  // GPU backends
     uint64_t last_use = 0;
 };
 
@@ -33,6 +34,8 @@ constexpr size_t kMaxCachedShapes = 16;
 struct Model::Impl {
     graph::Graph graph;  // unshaped: structure and parameters
     runtime::WeightMap weights;
+    Backend backend = Backend::Cpu;
+    std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
 
     mutable std::mutex mutex;  // guards `shapes` and `clock`
     mutable std::map<std::vector<int64_t>, ShapeEntry> shapes;
@@ -88,16 +91,36 @@ struct Model::Impl {
         auto it = shapes.find({s.n, s.c, s.h, s.w});
         if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
     }
+    // The same for the device buffers of a GPU backend.
+    Expected<std::unique_ptr<runtime::DeviceArena>> take_device_arena(const Shape4 &s,
+                                                                      const runtime::ExecutionPlan &plan) const {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            auto it = shapes.find({s.n, s.c, s.h, s.w});
+            if (it != shapes.end() && !it->second.free_device_arenas.empty()) {
+                auto a = std::move(it->second.free_device_arenas.back());
+                it->second.free_device_arenas.pop_back();
+                return a;
+            }
+        }
+        return runtime::make_device_arena(plan, backend);
+    }
+    void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = shapes.find({s.n, s.c, s.h, s.w});
+        if (it != shapes.end()) it->second.free_device_arenas.push_back(std::move(arena));
+    }
 };
 
-Expected<Model> Model::load(const std::string &path) {
+Expected<Model> Model::load(const std::string &path, const LoadOptions &options) {
     auto file = io::read_safetensors(path);
     if (!file) return file.status();
-    return from_tensors(std::move(file->tensors), file->metadata, path);
+    return from_tensors(std::move(file->tensors), file->metadata, path, options);
 }
 
 Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
-                                    const std::map<std::string, std::string> &metadata, const std::string &source) {
+                                    const std::map<std::string, std::string> &metadata, const std::string &source,
+                                    const LoadOptions &options) {
     auto from_meta = model::config_from_metadata(metadata);
     if (!from_meta) return from_meta.status().with_context(source);
     Config config;
@@ -119,8 +142,18 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     auto impl = std::make_shared<Impl>();
     impl->graph = std::move(*g);
     for (auto &[name, t] : tensors) impl->weights.emplace(name, std::move(t));
+    impl->backend = options.backend;
+    if (options.backend != Backend::Cpu) {
+        ok = check_backend(options.backend);
+        if (!ok) return ok;
+        auto uploaded = runtime::upload_weights(impl->weights, options.backend);  // reads impl->weights in place
+        if (!uploaded) return uploaded.status().with_context(source);
+        impl->device_weights = std::move(*uploaded);
+    }
     return Model(std::shared_ptr<const Impl>(std::move(impl)));
 }
+
+Backend Model::backend() const { return impl_->backend; }
 
 const Config &Model::config() const { return impl_->graph.config; }
 int Model::nlayers() const { return impl_->graph.config.nlayers(); }
@@ -167,17 +200,28 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
     } catch (const std::bad_alloc &) {
         return Status::Error(oom);
     }
-    auto arena = impl_->take_arena(*s, p.memory.arena_floats);
-    if (!arena) return Status::Error(oom);
     runtime::StageProfile stage_profile;
-    Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
-                                 profile ? &stage_profile : nullptr);
-    impl_->give_back(*s, std::move(arena));
-    if (!ok) return ok;
+    if (impl_->backend == Backend::Cpu) {
+        auto arena = impl_->take_arena(*s, p.memory.arena_floats);
+        if (!arena) return Status::Error(oom);
+        Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
+                                     profile ? &stage_profile : nullptr);
+        impl_->give_back(*s, std::move(arena));
+        if (!ok) return ok;
+    } else {
+        auto arena = impl_->take_device_arena(*s, p);
+        if (!arena) return arena.status();
+        Status ok = runtime::execute_on_device(p, *impl_->device_weights, **arena, input.data.data(), out.data.data(),
+                                               profile ? &stage_profile : nullptr);
+        impl_->give_back(*s, std::move(*arena));
+        if (!ok) return ok;
+    }
     if (profile) {
         profile->seconds_by_stage_kind.clear();
         for (const auto &[k, v] : stage_profile.seconds_by_kind) profile->seconds_by_stage_kind[k] = v;
-        profile->arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
+        // A GPU backend keeps one device buffer per intermediate value (see runtime::DeviceArena).
+        const int64_t floats = impl_->backend == Backend::Cpu ? p.memory.arena_floats : p.memory.naive_floats;
+        profile->arena_bytes = floats * static_cast<int64_t>(sizeof(float));
         profile->stages = static_cast<int>(p.graph.stages.size());
         profile->macs = runtime::count_macs(p);
     }
