@@ -15,7 +15,7 @@ namespace ae2d::cli {
 namespace {
 
 struct BenchOptions {
-    std::string model, input_shape;
+    std::string model, input_shape, backend = "cpu";
     int threads = 0, runs = 10, warmup = 2;
     bool json = false;
 };
@@ -28,8 +28,10 @@ int64_t peak_rss_bytes() {
 
 void bench(const BenchOptions &o) {
     if (o.runs < 1 || o.warmup < 0 || o.threads < 0) return fail("--runs must be >= 1, --warmup and --threads >= 0");
+    auto backend = parse_backend(o.backend);
+    if (!backend) return fail("--backend: " + backend.message());
     if (o.threads > 0) set_num_threads(o.threads);
-    auto model = Model::load(o.model);
+    auto model = Model::load(o.model, {*backend});
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
@@ -62,6 +64,7 @@ void bench(const BenchOptions &o) {
     if (o.json) {
         nlohmann::json j;
         j["model"] = o.model;
+        j["backend"] = backend_name(*backend);
         j["input_shape"] = *shape;
         j["runs"] = o.runs;
         j["median_ms"] = median;
@@ -79,11 +82,12 @@ void bench(const BenchOptions &o) {
         return;
     }
     std::printf("model        %s\n", o.model.c_str());
+    std::printf("backend      %s\n", backend_name(*backend));
     std::printf("input        %s, %d runs after %d warm-up\n", shape_to_string(*shape).c_str(), o.runs, o.warmup);
     std::printf("time (ms)    median %.3f   min %.3f   max %.3f\n", median, sorted.front(), sorted.back());
     std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
                 double(profile.macs) / 1e9);
-    std::printf("memory       arena %.1f MiB, peak RSS %.1f MiB\n", double(profile.arena_bytes) / (1 << 20),
+    std::printf("memory       %s %.1f MiB, peak RSS %.1f MiB\n", *backend == Backend::Cpu ? "arena" : "device buffers", double(profile.arena_bytes) / (1 << 20),
                 double(peak_rss_bytes()) / (1 << 20));
     std::printf("stages       mean ms per pass by kind (profiled runs):\n");
     for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) std::printf("  %-26s %9.3f\n", k.c_str(), v * 1e3);
@@ -97,6 +101,7 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--model,-m", o->model, "safetensors file")->required();
     cmd->add_option("--input-shape", o->input_shape, "B,C,H,W")->required();
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
+    cmd->add_option("--backend", o->backend, "cpu, cuda or opencl (see ae2d info)")->capture_default_str();
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
     cmd->add_flag("--json", o->json, "print one JSON object");
