@@ -34,7 +34,7 @@ namespace ae2d {
 // Wall time per stage kind of one forward pass, and the arena it used.
 struct ForwardProfile {
     std::map<std::string, double> seconds_by_stage_kind;
-    int64_t arena_bytes = 0;
+    int64_t arena_bytes = 0;  // on a GPU backend: the device memory of the intermediates
     int stages = 0;
     int64_t macs = 0;  // multiply-accumulates of the convolutions (direct method)
 };

@@ -201,6 +201,7 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
         return Status::Error(oom);
     }
     runtime::StageProfile stage_profile;
+    int64_t arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
     if (impl_->backend == Backend::Cpu) {
         auto arena = impl_->take_arena(*s, p.memory.arena_floats);
         if (!arena) return Status::Error(oom);
@@ -213,15 +214,14 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
         if (!arena) return arena.status();
         Status ok = runtime::execute_on_device(p, *impl_->device_weights, **arena, input.data.data(), out.data.data(),
                                                profile ? &stage_profile : nullptr);
+        arena_bytes = (*arena)->bytes;
         impl_->give_back(*s, std::move(*arena));
         if (!ok) return ok;
     }
     if (profile) {
         profile->seconds_by_stage_kind.clear();
         for (const auto &[k, v] : stage_profile.seconds_by_kind) profile->seconds_by_stage_kind[k] = v;
-        // A GPU backend keeps one device buffer per intermediate value (see runtime::DeviceArena).
-        const int64_t floats = impl_->backend == Backend::Cpu ? p.memory.arena_floats : p.memory.naive_floats;
-        profile->arena_bytes = floats * static_cast<int64_t>(sizeof(float));
+        profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
         profile->stages = static_cast<int>(p.graph.stages.size());
         profile->macs = runtime::count_macs(p);
     }

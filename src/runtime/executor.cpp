@@ -1,5 +1,6 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 
@@ -303,29 +304,108 @@ Expected<std::shared_ptr<const DeviceWeights>> upload_weights(const WeightMap &w
     return std::shared_ptr<const DeviceWeights>(std::move(device));
 }
 
+namespace {
+
+// A view of the start of `slot` (a 1-D device allocation) as a buffer of `sizes`. Unmanaged:
+// the slot owns the allocation, the views never free it.
+DeviceBuffer device_view(const DeviceBuffer &slot, const std::vector<int> &sizes) {
+    std::vector<halide_dimension_t> dims(sizes.size());
+    int stride = 1;
+    for (size_t d = 0; d < sizes.size(); ++d) {
+        dims[d] = halide_dimension_t(0, sizes[d], stride);
+        stride *= sizes[d];
+    }
+    halide_buffer_t raw{};
+    raw.device = slot.raw_buffer()->device;
+    raw.device_interface = slot.raw_buffer()->device_interface;
+    raw.type = halide_type_of<float>();
+    raw.dimensions = int(sizes.size());
+    raw.dim = dims.data();
+    return DeviceBuffer(raw, Halide::Runtime::BufferDeviceOwnership::Unmanaged);
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &plan, Backend backend) {
-    auto arena = std::make_unique<DeviceArena>();
-    arena->backend = backend;
     const graph::Graph &g = plan.graph;
-    arena->values.resize(g.values.size());
-    arena->shifts.resize(g.values.size());
+    const int n_stages = int(g.stages.size());
+
+    // Live range of each value in stage indices: written at `first` (the input before stage 0),
+    // last read at `last` (the output after the last stage).
+    std::vector<int> first(g.values.size(), n_stages + 1), last(g.values.size(), -2);
+    first[g.input] = -1;
+    for (int i = 0; i < n_stages; ++i) {
+        const Stage &s = g.stages[i];
+        first[s.output] = std::min(first[s.output], i);
+        last[s.output] = std::max(last[s.output], i);
+        for (int v : s.inputs) last[v] = std::max(last[v], i);
+    }
+    last[g.output] = n_stages;
+
+    // The buffers to place: one per activation, two (scale, shift) per coefficient value.
+    struct Piece {
+        int value;
+        bool is_shift;
+        std::vector<int> sizes;
+        int64_t floats;
+        int slot = -1;
+    };
+    std::vector<Piece> pieces;
     for (size_t v = 0; v < g.values.size(); ++v) {
-        const bool used = plan.memory.offsets[v] >= 0 || int(v) == g.input || int(v) == g.output;
-        if (!used) continue;
+        if (last[v] < first[v]) continue;  // never both written and read: elided or fused away
         const graph::Value &value = g.values[v];
         const Shape4 &s = value.shape;
         if (value.kind == graph::ValueKind::NormCoeffs) {
-            auto scale = make_device_buffer(backend, {int(s.c), int(s.n)}, value.name + " (scale)");
-            if (!scale) return scale.status();
-            auto shift = make_device_buffer(backend, {int(s.c), int(s.n)}, value.name + " (shift)");
-            if (!shift) return shift.status();
-            arena->values[v] = std::move(*scale);
-            arena->shifts[v] = std::move(*shift);
+            for (bool is_shift : {false, true}) pieces.push_back({int(v), is_shift, {int(s.c), int(s.n)}, s.c * s.n});
         } else {
-            auto act = make_device_buffer(backend, {int(s.w), int(s.h), int(s.c), int(s.n)}, value.name);
-            if (!act) return act.status();
-            arena->values[v] = std::move(*act);
+            pieces.push_back({int(v), false, {int(s.w), int(s.h), int(s.c), int(s.n)}, s.numel()});
         }
+    }
+    std::stable_sort(pieces.begin(), pieces.end(), [&](const Piece &a, const Piece &b) { return first[a.value] < first[b.value]; });
+
+    // Greedy reuse, as the CPU arena does with offsets: a piece takes a device allocation (slot)
+    // whose last reader ran before it is written, the smallest that fits, else the largest free
+    // one (grown), else a new one. A stage never writes a slot it reads.
+    struct Slot {
+        int64_t floats;
+        int busy_until;
+    };
+    std::vector<Slot> slots;
+    for (Piece &p : pieces) {
+        int best = -1;
+        for (int k = 0; k < int(slots.size()); ++k) {
+            if (slots[k].busy_until >= first[p.value]) continue;
+            if (best < 0) {
+                best = k;
+                continue;
+            }
+            const bool fits = slots[k].floats >= p.floats, best_fits = slots[best].floats >= p.floats;
+            if ((fits && (!best_fits || slots[k].floats < slots[best].floats)) ||
+                (!fits && !best_fits && slots[k].floats > slots[best].floats))
+                best = k;
+        }
+        if (best < 0) {
+            best = int(slots.size());
+            slots.push_back({0, -1});
+        }
+        slots[best].floats = std::max(slots[best].floats, p.floats);
+        slots[best].busy_until = last[p.value];
+        p.slot = best;
+    }
+
+    auto arena = std::make_unique<DeviceArena>();
+    arena->backend = backend;
+    for (size_t k = 0; k < slots.size(); ++k) {
+        auto slot = make_device_buffer(backend, {int(slots[k].floats)}, "intermediate values");
+        if (!slot) return slot.status();
+        arena->slots.push_back(std::move(*slot));
+        arena->bytes += slots[k].floats * int64_t(sizeof(float));
+    }
+    arena->values.resize(g.values.size());
+    arena->shifts.resize(g.values.size());
+    for (const Piece &p : pieces) {
+        DeviceBuffer view = device_view(arena->slots[p.slot], p.sizes);
+        (p.is_shift ? arena->shifts : arena->values)[p.value] = std::move(view);
     }
     return arena;
 }

@@ -46,14 +46,18 @@ Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float 
 // Uploads every parameter to the backend's device (once, at load). `weights` must outlive the result.
 Expected<std::shared_ptr<const DeviceWeights>> upload_weights(const WeightMap &weights, Backend backend);
 
-// One device buffer per value the plan uses (input and output included; instance-norm
-// coefficients as a scale and a shift buffer). Made once per input shape and reused: the GPU
-// does not share one arena between values as the CPU does, because an OpenCL sub-buffer must
-// start at the device's base-address alignment.
+// The device memory of one input shape: a few device allocations (slots) reused between
+// values whose live ranges do not overlap, as the CPU arena reuses offsets, and a view of a
+// slot per value the plan uses (input and output included; instance-norm coefficients as a
+// scale and a shift view). Views start at their slot's beginning rather than at offsets into
+// one arena, because an OpenCL sub-buffer must start at the device's base-address alignment.
+// Made once per input shape and reused.
 struct DeviceArena {
     Backend backend = Backend::Cpu;
-    std::vector<DeviceBuffer> values;  // by value id; scales for coefficient values
+    std::vector<DeviceBuffer> slots;   // owning, 1-D
+    std::vector<DeviceBuffer> values;  // by value id (scales for coefficient values); unmanaged views
     std::vector<DeviceBuffer> shifts;  // by value id, coefficient values only
+    int64_t bytes = 0;                 // of all slots
 };
 Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &plan, Backend backend);
 
