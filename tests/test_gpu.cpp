@@ -7,10 +7,14 @@
 // SKIP_RETURN_CODE). AE2D_REQUIRE_OPENCL=1 (scripts/test.sh) turns a missing OpenCL into a failure.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <random>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
@@ -18,6 +22,7 @@
 
 #include "ae2d/ae2d.h"
 #include "ae2d/model.h"
+#include "graph/builder.h"
 #include "parity_support.h"
 #include "test_support.h"
 
@@ -185,4 +190,64 @@ TEST_CASE("a backend that cannot run is a clear error, not a crash", "[gpu][erro
     CHECK_THAT(r.out, Catch::Contains("opencl: ") && Catch::Contains("cuda: "));
     CHECK_THAT(r.out, Catch::Contains("opencl: compiled in, not usable") ||
                           Catch::Contains("opencl: not compiled in, not usable"));
+}
+
+namespace {
+
+// A model of `config` with random parameters (fixed seed): conv weights ~ N(0, 2 / fan_in),
+// norm weights ~ U(0.5, 1.5), biases and PReLU slopes small, as the fixtures have them.
+std::map<std::string, Tensor> random_parameters(const Config &config) {
+    auto g = graph::build_ae2d(config);
+    REQUIRE(g.ok());
+    std::mt19937 rng(7);
+    std::map<std::string, Tensor> tensors;
+    for (const graph::ParamSpec &p : g->params) {
+        Tensor t(p.shape);
+        const bool conv = p.shape.size() == 4;
+        const double fan_in = conv ? double(p.shape[1] * p.shape[2] * p.shape[3]) : 1.0;
+        std::normal_distribution<float> normal(0.f, conv ? float(std::sqrt(2.0 / fan_in)) : 0.2f);
+        std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
+        const bool norm_weight = !conv && p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
+        for (float &v : t.data) v = norm_weight ? uniform(rng) * 0.5f : normal(rng);
+        tensors.emplace(p.name, std::move(t));
+    }
+    return tensors;
+}
+
+}  // namespace
+
+TEST_CASE("OpenCL backend equals the CPU backend on kernel sizes the fixtures lack", "[gpu][opencl][parity]") {
+    if (!usable_or_skip(Backend::OpenCL)) return;
+    for (auto [kh, kw] : std::vector<std::pair<int, int>>{{7, 7}, {1, 5}, {5, 1}}) {
+        Config config;
+        config.channel = 4;
+        config.layers = {1, 2};
+        config.block = BlockKind::Plain;
+        config.kernel_h = kh;
+        config.kernel_w = kw;
+        config.in_planes = 2;
+        config.out_planes = 1;
+        SECTION(config.to_string()) {
+            const auto tensors = random_parameters(config);
+            auto cpu = Model::from_tensors(tensors, {}, "random");
+            auto gpu = Model::from_tensors(tensors, {}, "random", {Backend::OpenCL});
+            REQUIRE(cpu.ok());
+            REQUIRE(gpu.ok());
+            Tensor x({2, 2, 21, 18});
+            std::mt19937 rng(11);
+            std::normal_distribution<float> normal(0.f, 1.f);
+            for (float &v : x.data) v = normal(rng);
+            auto want = cpu->forward(x);
+            auto got = gpu->forward(x);
+            REQUIRE(want.ok());
+            INFO(got.message());
+            REQUIRE(got.ok());
+            double max_want = 0;
+            for (float v : want->data) max_want = std::max(max_want, double(std::fabs(v)));
+            CHECK(max_want > 0.01);  // a real output, not a degenerate one
+            const double ratio = test::relative_max_error(*got, *want);
+            std::printf("opencl vs cpu %-70s max|y-cpu|/max|cpu| = %.3g\n", config.to_string().c_str(), ratio);
+            CHECK(ratio <= 1e-4);
+        }
+    }
 }
