@@ -31,7 +31,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fixture_model(const std::string &name) { return test::source_path("tests/fixtures/" + name + ".safetensors"); }
+std::string fixture_model(const std::string &name) {
+    return test::source_path("tests/fixtures/" + name + ".safetensors");
+}
 
 bool env_flag(const char *name) {
     const char *v = std::getenv(name);
@@ -179,7 +181,8 @@ TEST_CASE("a backend that cannot run is a clear error, not a crash", "[gpu][erro
     CliResult r = ae2d_cli(no_opencl, run + " --backend opencl");
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Catch::StartsWith("ae2d: error: backend opencl is not usable"));
-    r = ae2d_cli(no_opencl, "bench --model " + fixture_model("plain_k3_d2") + " --input-shape 1,3,8,8 --backend opencl");
+    r = ae2d_cli(no_opencl,
+                 "bench --model " + fixture_model("plain_k3_d2") + " --input-shape 1,3,8,8 --backend opencl");
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Catch::Contains("backend opencl is not usable"));
     r = ae2d_cli("", run + " --backend metal");

@@ -87,8 +87,8 @@ void bench(const BenchOptions &o) {
     std::printf("time (ms)    median %.3f   min %.3f   max %.3f\n", median, sorted.front(), sorted.back());
     std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
                 double(profile.macs) / 1e9);
-    std::printf("memory       %s %.1f MiB, peak RSS %.1f MiB\n", *backend == Backend::Cpu ? "arena" : "device buffers", double(profile.arena_bytes) / (1 << 20),
-                double(peak_rss_bytes()) / (1 << 20));
+    std::printf("memory       %s %.1f MiB, peak RSS %.1f MiB\n", *backend == Backend::Cpu ? "arena" : "device buffers",
+                double(profile.arena_bytes) / (1 << 20), double(peak_rss_bytes()) / (1 << 20));
     std::printf("stages       mean ms per pass by kind (profiled runs):\n");
     for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) std::printf("  %-26s %9.3f\n", k.c_str(), v * 1e3);
 }

@@ -53,13 +53,6 @@ bool backend_compiled(Backend backend) { return backend == Backend::Cpu || devic
 
 namespace {
 
-// Why a device call failed: Halide's own message when it left one (thread-local, see
-// halide_errors.h), else the error code.
-std::string halide_failure(int code) {
-    std::string why = take_last_halide_error();
-    return why.empty() ? "Halide error " + std::to_string(code) : why + " (Halide error " + std::to_string(code) + ")";
-}
-
 const char *driver_of(Backend backend) {
     return backend == Backend::Cuda ? "the CUDA driver (libcuda.so) and an NVIDIA GPU"
                                     : "an OpenCL driver (libOpenCL.so and an ICD, e.g. POCL) with a device that has "

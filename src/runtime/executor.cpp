@@ -253,18 +253,14 @@ Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *
         if (profile) {
             if (sync) {
                 ok = sync();
-                if (!ok) return ok.with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
+                if (!ok)
+                    return ok.with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
             }
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
             profile->seconds_by_kind[graph::stage_kind_name(s.kind)] += dt.count();
         }
     }
     return Status::Ok();
-}
-
-std::string halide_failure(int code) {
-    std::string why = take_last_halide_error();
-    return why.empty() ? "Halide error " + std::to_string(code) : why + " (Halide error " + std::to_string(code) + ")";
 }
 
 }  // namespace
@@ -361,7 +357,8 @@ Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &pl
             pieces.push_back({int(v), false, {int(s.w), int(s.h), int(s.c), int(s.n)}, s.numel()});
         }
     }
-    std::stable_sort(pieces.begin(), pieces.end(), [&](const Piece &a, const Piece &b) { return first[a.value] < first[b.value]; });
+    std::stable_sort(pieces.begin(), pieces.end(),
+                     [&](const Piece &a, const Piece &b) { return first[a.value] < first[b.value]; });
 
     // Greedy reuse, as the CPU arena does with offsets: a piece takes a device allocation (slot)
     // whose last reader ran before it is written, the smallest that fits, else the largest free
@@ -418,7 +415,9 @@ Status execute_on_device(const ExecutionPlan &plan, const DeviceWeights &weights
 
     ConstAct host_in(input, int(in.w), int(in.h), int(in.c), int(in.n));
     int code = halide_buffer_copy(nullptr, host_in, iface, arena.values[g.input]);
-    if (code != 0) return Status::Error(std::string(backend_name(arena.backend)) + ": cannot copy the input to the device: " + halide_failure(code));
+    if (code != 0)
+        return Status::Error(std::string(backend_name(arena.backend)) +
+                             ": cannot copy the input to the device: " + halide_failure(code));
 
     DeviceBuffers buffers(arena, weights);
     StageRunner runner(plan, kernels_for(arena.backend), buffers);
@@ -432,7 +431,9 @@ Status execute_on_device(const ExecutionPlan &plan, const DeviceWeights &weights
     // The output value's device buffer has no host side: the copy reads the device.
     Act host_out(output, int(out.w), int(out.h), int(out.c), int(out.n));
     code = halide_buffer_copy(nullptr, arena.values[g.output], nullptr, host_out);
-    if (code != 0) return Status::Error(std::string(backend_name(arena.backend)) + ": cannot copy the output from the device: " + halide_failure(code));
+    if (code != 0)
+        return Status::Error(std::string(backend_name(arena.backend)) +
+                             ": cannot copy the output from the device: " + halide_failure(code));
     return Status::Ok();
 }
 
