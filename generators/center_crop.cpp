@@ -4,6 +4,7 @@
 // AOT arguments: (input, offset_x, offset_y, output).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -24,7 +25,11 @@ public:
         output(x, y, c, n) = input(x + offset_x, y + offset_y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_elementwise(output, get_target());
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_elementwise(output);
+        } else {
+            ae2d::schedules::schedule_elementwise(output, get_target());
+        }
     }
 
 private:

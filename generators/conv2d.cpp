@@ -6,6 +6,7 @@
 // AOT arguments: (input, weights, [bias], stride_x, stride_y, pad_x, pad_y, output).
 #include "Halide.h"
 #include "conv_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -55,9 +56,13 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
-                                        weights.dim(1).extent(), Expr(*stride_x)},
-                                       get_target());
+        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
+                                               weights.dim(1).extent(), Expr(*stride_x)};
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_conv(stage);
+        } else {
+            ae2d::schedules::schedule_conv(stage, get_target());
+        }
     }
 
 private:

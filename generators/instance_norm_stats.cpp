@@ -8,6 +8,7 @@
 // AOT arguments: (input, gamma, beta, scale, shift).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -52,10 +53,17 @@ public:
         shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale(c, n)));
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_plane_reduction(mean, sum, plane, get_target());
-        ae2d::schedules::schedule_plane_reduction(var, sum_sq_dev, plane, get_target());
-        ae2d::schedules::schedule_per_channel(scale, get_target());
-        ae2d::schedules::schedule_per_channel(shift, get_target());
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_plane_reduction(mean, sum, plane);
+            ae2d::schedules::gpu::schedule_plane_reduction(var, sum_sq_dev, plane);
+            ae2d::schedules::gpu::schedule_per_channel(scale);
+            ae2d::schedules::gpu::schedule_per_channel(shift);
+        } else {
+            ae2d::schedules::schedule_plane_reduction(mean, sum, plane, get_target());
+            ae2d::schedules::schedule_plane_reduction(var, sum_sq_dev, plane, get_target());
+            ae2d::schedules::schedule_per_channel(scale, get_target());
+            ae2d::schedules::schedule_per_channel(shift, get_target());
+        }
     }
 
 private:

@@ -4,6 +4,7 @@
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -30,7 +31,11 @@ public:
         output(x, y, c, n) = act(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_elementwise(output, get_target());
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_elementwise(output);
+        } else {
+            ae2d::schedules::schedule_elementwise(output, get_target());
+        }
     }
 
 private:

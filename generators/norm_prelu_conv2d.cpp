@@ -6,6 +6,7 @@
 // AOT arguments: (input, scale, shift, slope, weights, stride_x, stride_y, pad_x, pad_y, output).
 #include "Halide.h"
 #include "conv_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -44,10 +45,15 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
-        // act and padded are inlined into c.phased, the per-strip source of the conv.
-        ae2d::schedules::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
-                                        weights.dim(1).extent(), stride_x},
-                                       get_target());
+        // act and padded are inlined into c.phased, the per-strip (CPU) or per-tile (GPU) source
+        // of the conv.
+        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
+                                               weights.dim(1).extent(), stride_x};
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_conv(stage);
+        } else {
+            ae2d::schedules::schedule_conv(stage, get_target());
+        }
     }
 
 private:

@@ -4,6 +4,7 @@
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -32,7 +33,13 @@ public:
         output(x, y, c, n) = up.up(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_upsample(output, act, up.x_window_cases, get_target());
+        if (get_target().has_gpu_feature()) {
+            // act is inlined: recomputing it for each of its four readers costs less than a
+            // round trip through memory.
+            ae2d::schedules::gpu::schedule_elementwise(output, up.x_window_cases);
+        } else {
+            ae2d::schedules::schedule_upsample(output, act, up.x_window_cases, get_target());
+        }
     }
 
 private:

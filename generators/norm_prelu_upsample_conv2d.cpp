@@ -6,6 +6,7 @@
 // AOT arguments: (input, scale, shift, slope, weights, factor_x, factor_y, pad_x, pad_y, output).
 #include "Halide.h"
 #include "conv_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -46,12 +47,18 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
-        // act is stored per strip (each up-sampled value reads four of them); up and padded are
-        // inlined into c.phased, the per-strip source of the conv.
-        ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, weights.dim(0).extent(),
-                                         weights.dim(1).extent(), Expr()};
-        stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
-        ae2d::schedules::schedule_conv(stage, get_target());
+        // CPU: act is stored per strip (each up-sampled value reads four of them); up and padded
+        // are inlined into c.phased, the per-strip source of the conv. GPU: act, up and padded are
+        // all inlined into c.phased, the per-tile source in shared memory.
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
+                                                 weights.dim(1).extent(), Expr()});
+        } else {
+            ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, weights.dim(0).extent(),
+                                             weights.dim(1).extent(), Expr()};
+            stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
+            ae2d::schedules::schedule_conv(stage, get_target());
+        }
     }
 
 private:

@@ -3,6 +3,7 @@
 // AOT arguments: (a, b, scale, shift, output).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -28,7 +29,11 @@ public:
         output(x, y, c, n) = a(x, y, c, n) + (b(x, y, c, n) * scale(c, n) + shift(c, n));
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_elementwise(output, get_target());
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_elementwise(output);
+        } else {
+            ae2d::schedules::schedule_elementwise(output, get_target());
+        }
     }
 
 private:

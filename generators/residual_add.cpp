@@ -1,6 +1,7 @@
 // ResidualAdd: out = a + b, the output of a residual block (identity shortcut).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 
 namespace {
 
@@ -17,7 +18,11 @@ public:
         output(x, y, c, n) = a(x, y, c, n) + b(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        ae2d::schedules::schedule_elementwise(output, get_target());
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_elementwise(output);
+        } else {
+            ae2d::schedules::schedule_elementwise(output, get_target());
+        }
     }
 
 private:

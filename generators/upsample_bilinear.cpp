@@ -3,6 +3,7 @@
 // AOT arguments: (input, output).
 #include "Halide.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -25,7 +26,11 @@ public:
 
         // ---------------------------------------------------------------- schedule
         // Factors 1 and 2 read their x taps with dense loads; any other size gathers.
-        ae2d::schedules::schedule_elementwise(output, get_target(), up.x_window_cases);
+        if (get_target().has_gpu_feature()) {
+            ae2d::schedules::gpu::schedule_elementwise(output, up.x_window_cases);
+        } else {
+            ae2d::schedules::schedule_elementwise(output, get_target(), up.x_window_cases);
+        }
     }
 
 private:

@@ -66,13 +66,22 @@ extern "C" {
 const char *ae2d_version(void) { return ae2d::version(); }
 
 ae2d_model *ae2d_model_load(const char *path, char *error, size_t error_size) {
+    return ae2d_model_load_backend(path, nullptr, error, error_size);
+}
+
+ae2d_model *ae2d_model_load_backend(const char *path, const char *backend, char *error, size_t error_size) {
     clear_error(error, error_size);
     return guarded<ae2d_model *>(error, error_size, nullptr, [&]() -> ae2d_model * {
         if (path == nullptr) {
             set_error(error, error_size, "ae2d_model_load: path is NULL");
             return nullptr;
         }
-        auto model = ae2d::Model::load(path);
+        auto parsed = ae2d::parse_backend(backend ? backend : "cpu");
+        if (!parsed) {
+            set_error(error, error_size, parsed.message().c_str());
+            return nullptr;
+        }
+        auto model = ae2d::Model::load(path, {*parsed});
         if (!model) {
             set_error(error, error_size, model.message().c_str());
             return nullptr;

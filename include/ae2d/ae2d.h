@@ -41,6 +41,12 @@ const char *ae2d_version(void);
    failure with the reason in `error`. */
 ae2d_model *ae2d_model_load(const char *path, char *error, size_t error_size);
 
+/* The same on a backend: "cpu", "cuda" or "opencl" (NULL means "cpu"). On a GPU the weights are
+   uploaded once here, and forward passes keep every intermediate on the device. Returns NULL,
+   with the reason in `error`, when the backend is unknown, not compiled in, or has no driver or
+   device on this machine. */
+ae2d_model *ae2d_model_load_backend(const char *path, const char *backend, char *error, size_t error_size);
+
 /* Frees a model; NULL is accepted. */
 void ae2d_model_free(ae2d_model *model);
 

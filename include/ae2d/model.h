@@ -7,6 +7,15 @@
 //
 // A Model is cheap to copy (copies share the weights) and forward() may be called from
 // several threads at once.
+//
+// On a GPU (ae2d built with AE2D_GPU, the default; CUDA or OpenCL driver and device at run time):
+//
+//   auto model = ae2d::Model::load("denoiser.safetensors", {ae2d::Backend::OpenCL});
+//
+// load() uploads the weights to the device once; forward() copies the input to the device and
+// the output back, and every intermediate stays on the device. A backend that is not compiled
+// in or has no driver or device makes load() fail with the reason (ae2d::check_backend tells
+// beforehand); it never falls back to the CPU by itself.
 #pragma once
 
 #include <cstdint>
@@ -35,20 +44,49 @@ struct StageTiming {
 struct ForwardProfile {
     std::map<std::string, double> seconds_by_stage_kind;
     std::vector<StageTiming> stages_timed;  // in execution order
-    int64_t arena_bytes = 0;
+    int64_t arena_bytes = 0;  // on a GPU backend: the device memory of the intermediates
     int stages = 0;
     int64_t macs = 0;  // multiply-accumulates of the convolutions (direct method)
+};
+
+// Where a model runs: the CPU (SIMD kernels, Halide's thread pool) or a GPU through CUDA or
+// OpenCL.
+enum class Backend { Cpu, Cuda, OpenCL };
+
+// "cpu", "cuda", "opencl".
+const char *backend_name(Backend backend);
+// The inverse of backend_name; the message lists the accepted names.
+Expected<Backend> parse_backend(const std::string &name);
+
+// Whether a backend is compiled into this build and usable on this machine; `detail` says why
+// not, or names the device. Probing a GPU backend loads its driver and creates its context
+// once per process.
+struct BackendStatus {
+    Backend backend = Backend::Cpu;
+    bool compiled = false;
+    bool usable = false;
+    std::string detail;
+};
+BackendStatus backend_status(Backend backend);
+std::vector<BackendStatus> all_backend_status();  // cpu, cuda, opencl
+// Ok when `backend` can run here, otherwise the reason as an error.
+Status check_backend(Backend backend);
+
+struct LoadOptions {
+    Backend backend = Backend::Cpu;
 };
 
 class Model {
 public:
     // Reads a safetensors file holding the state_dict of mdnc.modules.resnet.AE2d. The
     // configuration comes from the file's __metadata__ or, without it, from the tensors.
-    static Expected<Model> load(const std::string &path);
+    static Expected<Model> load(const std::string &path, const LoadOptions &options = {});
     // The same from tensors in memory; `source` names them in messages.
     static Expected<Model> from_tensors(std::map<std::string, Tensor> tensors,
                                         const std::map<std::string, std::string> &metadata,
-                                        const std::string &source = "tensors");
+                                        const std::string &source = "tensors", const LoadOptions &options = {});
+
+    Backend backend() const;
 
     const Config &config() const;
     int nlayers() const;

@@ -19,7 +19,7 @@ namespace ae2d::cli {
 namespace {
 
 struct BenchOptions {
-    std::string model, input_shape;
+    std::string model, input_shape, backend = "cpu";
     int threads = 0, runs = 10, warmup = 2;
     double peak_gflops = 0;  // 0: measure
     bool json = false, per_stage = false;
@@ -40,8 +40,10 @@ int64_t peak_rss_bytes() {
 
 void bench(const BenchOptions &o) {
     if (o.runs < 1 || o.warmup < 0 || o.threads < 0) return fail("--runs must be >= 1, --warmup and --threads >= 0");
+    auto backend = parse_backend(o.backend);
+    if (!backend) return fail("--backend: " + backend.message());
     if (o.threads > 0) set_num_threads(o.threads);
-    auto model = Model::load(o.model);
+    auto model = Model::load(o.model, {*backend});
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
@@ -50,9 +52,10 @@ void bench(const BenchOptions &o) {
     std::uniform_real_distribution<float> uniform(0.f, 1.f);
     for (float &v : x.data) v = uniform(rng);
 
-    // The yardstick: this machine's FMA throughput on as many workers as the forward passes use.
+    // The yardstick: this machine's CPU FMA throughput on as many workers as the forward passes
+    // use. A GPU's peak is not measured (0 unless given).
     double peak = o.peak_gflops;
-    if (peak <= 0) {
+    if (peak <= 0 && *backend == Backend::Cpu) {
         const int workers = o.threads > 0 ? o.threads : std::max(1, int(std::thread::hardware_concurrency()));
         auto measured = runtime::measure_fma_peak_gflops(workers);
         if (!measured) return fail(measured.status());
@@ -91,6 +94,7 @@ void bench(const BenchOptions &o) {
     if (o.json) {
         nlohmann::json j;
         j["model"] = o.model;
+        j["backend"] = backend_name(*backend);
         j["input_shape"] = *shape;
         j["threads"] = o.threads;
         j["runs"] = o.runs;
@@ -100,9 +104,9 @@ void bench(const BenchOptions &o) {
         j["images_per_s"] = images_per_s;
         j["macs"] = profile.macs;
         j["gflops"] = gflops;
-        j["peak_gflops"] = peak;
-        j["peak_measured"] = o.peak_gflops <= 0;
-        j["peak_fraction"] = gflops / peak;
+        j["peak_gflops"] = peak > 0 ? nlohmann::json(peak) : nlohmann::json(nullptr);
+        j["peak_measured"] = o.peak_gflops <= 0 && peak > 0;
+        j["peak_fraction"] = peak > 0 ? nlohmann::json(gflops / peak) : nlohmann::json(nullptr);
         j["arena_bytes"] = profile.arena_bytes;
         j["peak_rss_bytes"] = peak_rss_bytes();
         nlohmann::json stages = nlohmann::json::object();
@@ -119,14 +123,18 @@ void bench(const BenchOptions &o) {
         return;
     }
     std::printf("model        %s\n", o.model.c_str());
+    std::printf("backend      %s\n", backend_name(*backend));
     std::printf("input        %s, %d runs after %d warm-up\n", shape_to_string(*shape).c_str(), o.runs, o.warmup);
     std::printf("time (ms)    median %.3f   min %.3f   max %.3f\n", median, sorted.front(), sorted.back());
     std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
                 double(profile.macs) / 1e9);
-    std::printf("peak         %.1f GFLOP/s FP32 FMA (%s): %.1f%% of it\n", peak,
-                o.peak_gflops <= 0 ? "measured" : "given", 100.0 * gflops / peak);
-    std::printf("memory       arena %.1f MiB, peak RSS %.1f MiB\n", double(profile.arena_bytes) / (1 << 20),
-                double(peak_rss_bytes()) / (1 << 20));
+    if (peak > 0)
+        std::printf("peak         %.1f GFLOP/s FP32 FMA (%s): %.1f%% of it\n", peak,
+                    o.peak_gflops <= 0 ? "measured" : "given", 100.0 * gflops / peak);
+    else
+        std::printf("peak         not measured on a GPU backend (give --peak-gflops)\n");
+    std::printf("memory       %s %.1f MiB, peak RSS %.1f MiB\n", *backend == Backend::Cpu ? "arena" : "device buffers",
+                double(profile.arena_bytes) / (1 << 20), double(peak_rss_bytes()) / (1 << 20));
     std::printf("stages       mean ms per pass by kind (profiled runs):\n");
     for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) std::printf("  %-26s %9.3f\n", k.c_str(), v * 1e3);
     if (o.per_stage) {
@@ -145,6 +153,7 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--model,-m", o->model, "safetensors file")->required();
     cmd->add_option("--input-shape", o->input_shape, "B,C,H,W")->required();
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
+    cmd->add_option("--backend", o->backend, "cpu, cuda or opencl (see ae2d info)")->capture_default_str();
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
     cmd->add_option("--peak-gflops", o->peak_gflops, "FP32 peak for peak_fraction (default: measure it)");

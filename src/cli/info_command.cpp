@@ -40,7 +40,14 @@ void add_info_command(CLI::App &app) {
         std::cout << "ae2d " << version() << "\n";
         std::cout << "cpu targets (best first, chosen at run time): " << AE2D_CPU_TARGETS << "\n";
         std::cout << detected_cpu() << "\n";
-        std::cout << "backends: cpu (usable)\n";
+        const std::string opencl = AE2D_OPENCL_TARGET, cuda = AE2D_CUDA_TARGET;
+        std::cout << "gpu targets: opencl " << (opencl.empty() ? "(not built)" : opencl) << ", cuda "
+                  << (cuda.empty() ? "(not built)" : cuda) << "\n";
+        std::cout << "backends:\n";
+        for (const BackendStatus &b : all_backend_status()) {
+            std::cout << "  " << backend_name(b.backend) << ": " << (b.compiled ? "compiled in" : "not compiled in")
+                      << ", " << (b.usable ? "usable" : "not usable") << " (" << b.detail << ")\n";
+        }
     });
 }
 

@@ -20,7 +20,7 @@ namespace ae2d::cli {
 namespace {
 
 struct RunOptions {
-    std::string model, output, compare, clean, format;
+    std::string model, output, compare, clean, format, backend = "cpu";
     std::vector<std::string> inputs;
     int threads = 0, batch = 8;
 };
@@ -259,11 +259,13 @@ void run(RunOptions o) {
     if (o.threads < 0) return fail("--threads must be 0 (all cores) or positive");
     if (o.batch < 1) return fail("--batch must be positive");
     if (!o.format.empty() && o.format != "png" && o.format != "npy") return fail("--format must be png or npy");
+    auto backend = parse_backend(o.backend);
+    if (!backend) return fail("--backend: " + backend.message());
     if (o.threads > 0) set_num_threads(o.threads);
     auto items = plan_items(o);
     if (!items) return fail(items.status());
     if (o.model.empty()) o.model = default_model_path();
-    auto model = Model::load(o.model);
+    auto model = Model::load(o.model, {*backend});
     if (!model) return fail(model.status());
 
     std::set<fs::path> inputs, outputs;
@@ -336,6 +338,7 @@ void add_run_command(CLI::App &app) {
                     "a .npy/.png file for one input; a directory for several inputs or a directory")
         ->required();
     cmd->add_option("--threads,-t", opts->threads, "worker threads (0: one per core)");
+    cmd->add_option("--backend", opts->backend, "cpu, cuda or opencl (see ae2d info)")->capture_default_str();
     cmd->add_option("--batch", opts->batch, "same-sized images run together, up to this many")->capture_default_str();
     cmd->add_option("--format", opts->format, "output format in a directory: png or npy (default: the input's)");
     cmd->add_option("--compare", opts->compare, "reference output .npy: print the largest difference to it");

@@ -25,6 +25,7 @@ using graph::Shape4;
 struct ShapeEntry {
     std::shared_ptr<const runtime::ExecutionPlan> plan;
     std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
+    std::vector<std::unique_ptr<runtime::DeviceArena>> free_device_arenas;  // GPU backends
     uint64_t last_use = 0;
 };
 
@@ -36,6 +37,8 @@ constexpr size_t kMaxCachedShapes = 16;
 struct Model::Impl {
     graph::Graph graph;  // unshaped: structure and parameters
     runtime::WeightMap weights;
+    Backend backend = Backend::Cpu;
+    std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
 
     mutable std::mutex mutex;  // guards `shapes` and `clock`
     mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // array keys: a lookup allocates nothing
@@ -91,16 +94,36 @@ struct Model::Impl {
         auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
         if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
     }
+    // The same for the device buffers of a GPU backend.
+    Expected<std::unique_ptr<runtime::DeviceArena>> take_device_arena(const Shape4 &s,
+                                                                      const runtime::ExecutionPlan &plan) const {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+            if (it != shapes.end() && !it->second.free_device_arenas.empty()) {
+                auto a = std::move(it->second.free_device_arenas.back());
+                it->second.free_device_arenas.pop_back();
+                return a;
+            }
+        }
+        return runtime::make_device_arena(plan, backend);
+    }
+    void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+        if (it != shapes.end()) it->second.free_device_arenas.push_back(std::move(arena));
+    }
 };
 
-Expected<Model> Model::load(const std::string &path) {
+Expected<Model> Model::load(const std::string &path, const LoadOptions &options) {
     auto file = io::read_safetensors(path);
     if (!file) return file.status();
-    return from_tensors(std::move(file->tensors), file->metadata, path);
+    return from_tensors(std::move(file->tensors), file->metadata, path, options);
 }
 
 Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
-                                    const std::map<std::string, std::string> &metadata, const std::string &source) {
+                                    const std::map<std::string, std::string> &metadata, const std::string &source,
+                                    const LoadOptions &options) {
     auto from_meta = model::config_from_metadata(metadata);
     if (!from_meta) return from_meta.status().with_context(source);
     Config config;
@@ -123,8 +146,18 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     auto impl = std::make_shared<Impl>();
     impl->graph = std::move(*g);
     for (auto &[name, t] : tensors) impl->weights.emplace(name, std::move(t));
+    impl->backend = options.backend;
+    if (options.backend != Backend::Cpu) {
+        ok = check_backend(options.backend);
+        if (!ok) return ok;
+        auto uploaded = runtime::upload_weights(impl->weights, options.backend);  // reads impl->weights in place
+        if (!uploaded) return uploaded.status().with_context(source);
+        impl->device_weights = std::move(*uploaded);
+    }
     return Model(std::shared_ptr<const Impl>(std::move(impl)));
 }
+
+Backend Model::backend() const { return impl_->backend; }
 
 const Config &Model::config() const { return impl_->graph.config; }
 int Model::nlayers() const { return impl_->graph.config.nlayers(); }
@@ -183,13 +216,24 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
             return oom();
         }
     }
-    auto arena = impl_->take_arena(*s, p.memory.arena_floats);
-    if (!arena) return oom();
     runtime::StageProfile stage_profile;
-    Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
-                                 profile ? &stage_profile : nullptr);
-    impl_->give_back(*s, std::move(arena));
-    if (!ok) return ok;
+    int64_t arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
+    if (impl_->backend == Backend::Cpu) {
+        auto arena = impl_->take_arena(*s, p.memory.arena_floats);
+        if (!arena) return oom();
+        Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
+                                     profile ? &stage_profile : nullptr);
+        impl_->give_back(*s, std::move(arena));
+        if (!ok) return ok;
+    } else {
+        auto arena = impl_->take_device_arena(*s, p);
+        if (!arena) return arena.status();
+        Status ok = runtime::execute_on_device(p, *impl_->device_weights, **arena, input.data.data(), out.data.data(),
+                                               profile ? &stage_profile : nullptr);
+        arena_bytes = (*arena)->bytes;
+        impl_->give_back(*s, std::move(*arena));
+        if (!ok) return ok;
+    }
     if (profile) {
         profile->seconds_by_stage_kind.clear();
         profile->stages_timed.clear();
@@ -200,7 +244,7 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
             profile->stages_timed.push_back(
                 {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds});
         }
-        profile->arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
+        profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
         profile->stages = static_cast<int>(p.graph.stages.size());
         profile->macs = runtime::count_macs(p);
     }

@@ -9,6 +9,7 @@
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
 #include "graph/graph.h"
+#include "runtime/device.h"
 #include "runtime/memory_plan.h"
 
 namespace ae2d::runtime {
@@ -51,5 +52,29 @@ std::string describe_stage(const ExecutionPlan &plan, const graph::Stage &s);
 // `arena` holds plan.memory.arena_floats floats, `output` the output value's numel().
 Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,
                StageProfile *profile = nullptr);
+
+// ---- GPU backends: the same plan with device-resident weights and intermediates.
+
+// Uploads every parameter to the backend's device (once, at load). `weights` must outlive the result.
+Expected<std::shared_ptr<const DeviceWeights>> upload_weights(const WeightMap &weights, Backend backend);
+
+// The device memory of one input shape: a few device allocations (slots) reused between
+// values whose live ranges do not overlap, as the CPU arena reuses offsets, and a view of a
+// slot per value the plan uses (input and output included; instance-norm coefficients as a
+// scale and a shift view). Views start at their slot's beginning rather than at offsets into
+// one arena, because an OpenCL sub-buffer must start at the device's base-address alignment.
+// Made once per input shape and reused.
+struct DeviceArena {
+    Backend backend = Backend::Cpu;
+    std::vector<DeviceBuffer> slots;   // owning, 1-D
+    std::vector<DeviceBuffer> values;  // by value id (scales for coefficient values); unmanaged views
+    std::vector<DeviceBuffer> shifts;  // by value id, coefficient values only
+    int64_t bytes = 0;                 // of all slots
+};
+Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &plan, Backend backend);
+
+// Copies `input` to the device, runs every stage there, copies the output back to `output`.
+Status execute_on_device(const ExecutionPlan &plan, const DeviceWeights &weights, DeviceArena &arena,
+                         const float *input, float *output, StageProfile *profile = nullptr);
 
 }  // namespace ae2d::runtime

@@ -19,4 +19,9 @@ std::string take_last_halide_error() {
     return m;
 }
 
+std::string halide_failure(int code) {
+    std::string why = take_last_halide_error();
+    return why.empty() ? "Halide error " + std::to_string(code) : why + " (Halide error " + std::to_string(code) + ")";
+}
+
 }  // namespace ae2d::runtime

@@ -8,4 +8,7 @@ namespace ae2d::runtime {
 
 std::string take_last_halide_error();
 
+// "<Halide's last message> (Halide error <code>)", or just the code when Halide left no message.
+std::string halide_failure(int code);
+
 }  // namespace ae2d::runtime
