@@ -46,7 +46,10 @@ bool usable_or_skip(Backend backend) {
     if (s.usable) return true;
     if (backend == Backend::OpenCL && env_flag("AE2D_REQUIRE_OPENCL"))
         FAIL("AE2D_REQUIRE_OPENCL is set but the opencl backend is not usable: " << s.detail);
-    WARN("skipped: no " << (backend == Backend::Cuda ? "CUDA" : "OpenCL") << " device (" << s.detail << ")");
+    if (s.compiled)
+        WARN("skipped: no " << (backend == Backend::Cuda ? "CUDA" : "OpenCL") << " device (" << s.detail << ")");
+    else
+        WARN("skipped: the " << backend_name(backend) << " backend is not compiled in (-DAE2D_GPU=OFF)");
     if (const char *code = std::getenv("AE2D_SKIP_EXIT_CODE")) {
         std::cout.flush();
         std::_Exit(std::atoi(code));
