@@ -143,7 +143,10 @@ CliResult ae2d_cli(const std::string &env, const std::string &args) {
     const std::string cmd =
         env + " " + std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
     const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
+    CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);  // leave nothing in /tmp
+    return result;
 }
 
 }  // namespace
