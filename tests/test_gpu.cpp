@@ -46,7 +46,10 @@ bool usable_or_skip(Backend backend) {
     if (s.usable) return true;
     if (backend == Backend::OpenCL && env_flag("AE2D_REQUIRE_OPENCL"))
         FAIL("AE2D_REQUIRE_OPENCL is set but the opencl backend is not usable: " << s.detail);
-    WARN("skipped: no " << (backend == Backend::Cuda ? "CUDA" : "OpenCL") << " device (" << s.detail << ")");
+    if (s.compiled)
+        WARN("skipped: no " << (backend == Backend::Cuda ? "CUDA" : "OpenCL") << " device (" << s.detail << ")");
+    else
+        WARN("skipped: the " << backend_name(backend) << " backend is not compiled in (-DAE2D_GPU=OFF)");
     if (const char *code = std::getenv("AE2D_SKIP_EXIT_CODE")) {
         std::cout.flush();
         std::_Exit(std::atoi(code));
@@ -140,7 +143,10 @@ CliResult ae2d_cli(const std::string &env, const std::string &args) {
     const std::string cmd =
         env + " " + std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
     const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
+    CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);  // leave nothing in /tmp
+    return result;
 }
 
 }  // namespace
