@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "HalideRuntime.h"
 #include "ae2d/model.h"
 #include "graph/builder.h"
 #include "runtime/executor.h"
@@ -27,24 +28,31 @@ void *operator new(std::size_t size) {
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
 
+// One worker, so that every pass asks for its scratch in the same order: with several, which
+// tasks overlap depends on the OS scheduler, and the pool grows until it has seen each stage at
+// its peak overlap (a pass or two on an idle machine, more under load).
+struct SingleWorker {
+    int saved = halide_set_num_threads(1);
+    ~SingleWorker() { halide_set_num_threads(saved); }
+};
 
 TEST_CASE("a repeated forward pass allocates nothing", "[model][memory]") {
     auto model = ae2d::Model::load(ae2d::test::source_path("models/denoiser.safetensors"));
     REQUIRE(model);
     ae2d::Tensor x({2, 1, 96, 80}), y;
     for (size_t i = 0; i < x.data.size(); ++i) x.data[i] = float(i % 97) / 97.f;
-    REQUIRE(model->forward_into(x, y));  // first call: plan, arena, output
-    REQUIRE(model->forward_into(x, y));
+    SingleWorker one_worker;
+    REQUIRE(model->forward_into(x, y));  // first call: plan, arena, output, scratch pool
     const std::vector<float> first = y.data;
 
-    const long new_before = g_new_calls.load();
-    const long halide_before = ae2d::runtime::scratch_system_allocations();
-    REQUIRE(model->forward_into(x, y));
-    const long new_calls = g_new_calls.load() - new_before;
-    const long halide_mallocs = ae2d::runtime::scratch_system_allocations() - halide_before;
-    CHECK(new_calls == 0);
-    CHECK(halide_mallocs == 0);
-    CHECK(y.data == first);  // the reused output holds a complete, identical result
+    for (int pass = 0; pass < 3; ++pass) {
+        const long new_before = g_new_calls.load();
+        const int64_t scratch_before = ae2d::runtime::scratch_system_allocations();
+        REQUIRE(model->forward_into(x, y));
+        CHECK(g_new_calls.load() - new_before == 0);
+        CHECK(ae2d::runtime::scratch_system_allocations() - scratch_before == 0);
+        CHECK(y.data == first);  // the reused output holds a complete, identical result
+    }
 }
 
 // Issue 7's memory target on W2 (AE2d(64, [2,2,2,2]) bottleneck, 1x1x256x256): the planned arena

@@ -15,23 +15,14 @@ using namespace ae2d;
 
 namespace {
 
-struct Result {
-    int code;
-    std::string out, err;
-};
+using Result = test::CliResult;
 
-// Removed when the test program exits.
 fs::path temp_dir() {
     static const ae2d::test::TempDir dir("ae2d_cli_test");
     return dir.dir;
 }
 
-Result ae2d_cli(const std::string &args) {
-    const fs::path out = temp_dir() / "stdout.txt", err = temp_dir() / "stderr.txt";
-    const std::string cmd = std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
-}
+Result ae2d_cli(const std::string &args) { return test::run_cli(args); }
 
 std::string fixture(const std::string &file) { return test::source_path("tests/fixtures/" + file); }
 

@@ -130,24 +130,10 @@ TEST_CASE("OpenCL backend: one model serves several threads and shapes, profile 
 
 namespace {
 
-struct CliResult {
-    int code;
-    std::string out, err;
-};
+using CliResult = test::CliResult;
 
 // Runs the ae2d CLI with extra environment assignments in front ("A=1 B=2").
-CliResult ae2d_cli(const std::string &env, const std::string &args) {
-    const fs::path dir = fs::temp_directory_path() / ("ae2d-gpu-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-    const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-    const std::string cmd =
-        env + " " + std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
-    const int status = std::system(cmd.c_str());
-    CliResult result{WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_text(out), test::read_text(err)};
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);  // leave nothing in /tmp
-    return result;
-}
+CliResult ae2d_cli(const std::string &env, const std::string &args) { return test::run_cli(args, env); }
 
 }  // namespace
 

@@ -1,7 +1,10 @@
 // Shared helpers of the tests: paths of the committed data, the fixture manifest, configs.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -58,5 +61,20 @@ struct TempDir {
     TempDir &operator=(const TempDir &) = delete;
     std::string path(const std::string &name) const { return (dir / name).string(); }
 };
+
+// What the ae2d CLI printed and returned.
+struct CliResult {
+    int code;  // exit status, -1 when it did not exit normally
+    std::string out, err;
+};
+
+// Runs the ae2d CLI (AE2D_CLI_PATH) with `args`, after environment assignments `env` ("A=1 B=2").
+inline CliResult run_cli(const std::string &args, const std::string &env = "") {
+    const TempDir dir("ae2d_cli_run");
+    const std::string out = dir.path("stdout.txt"), err = dir.path("stderr.txt");
+    const std::string cmd = env + " " + std::string(AE2D_CLI_PATH) + " " + args + " > " + out + " 2> " + err;
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+}
 
 }  // namespace ae2d::test

@@ -1,13 +1,14 @@
 // Halide's scratch memory (the per-strip source rows and tiles the pipelines allocate inside
-// every call) served from small per-thread caches of freed blocks, so that a repeated forward
-// pass takes no memory from the system allocator.
+// every call) served from a pool of freed blocks, so that a repeated forward pass takes no
+// memory from the system allocator. The pool keeps its blocks for the life of the process; it
+// holds as much as the most scratch one stage has used at once.
 #pragma once
 
 #include <cstdint>
 
 namespace ae2d::runtime {
 
-// Routes halide_malloc / halide_free through the caches; the allocator that was installed before
+// Routes halide_malloc / halide_free through the pool; the allocator that was installed before
 // (Halide's default unless the host program set its own) still provides the blocks. Runs while
 // the program starts; Model calls it too, which links it into programs using the static library.
 void install_scratch_allocator();
