@@ -7,6 +7,7 @@
 // input * scale + shift is as close as floats allow to (input - mean) * scale.
 // AOT arguments: (input, gamma, beta, scale, shift).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "ops.h"
 
@@ -52,6 +53,14 @@ public:
         shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale(c, n)));
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_channels(gamma);
+            ae2d::schedules::estimate_channels(beta);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            return;
+        }
         ae2d::schedules::schedule_plane_reduction(mean, sum, plane, get_target());
         ae2d::schedules::schedule_plane_reduction(var, sum_sq_dev, plane, get_target());
         ae2d::schedules::schedule_per_channel(scale, get_target());

@@ -3,6 +3,7 @@
 //   output(x, y, c, n) = prelu(input * scale(c, n) + shift(c, n)), slope(c) for negatives.
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "ops.h"
 
@@ -30,6 +31,14 @@ public:
         output(x, y, c, n) = act(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         ae2d::schedules::schedule_elementwise(output, get_target());
     }
 

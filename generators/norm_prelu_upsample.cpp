@@ -3,6 +3,7 @@
 // The factor per axis (1 or 2) is the output extent over the input's.
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "ops.h"
 
@@ -32,6 +33,14 @@ public:
         output(x, y, c, n) = up.up(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input, /*half=*/true);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         ae2d::schedules::schedule_upsample(output, act, up.x_window_cases, get_target());
     }
 
