@@ -1,9 +1,10 @@
-# Every AOT stage library: ae2d_add_cpu_stage(<library> <generator> [params]).
+# Every AOT stage library: ae2d_add_cpu_stage(<library> <generator> [TUNABLE] [params]).
+# TUNABLE stages are also built in every conv variant of schedules/variants.cmake.
 ae2d_add_cpu_stage(ae2d_residual_add residual_add)
-ae2d_add_cpu_stage(ae2d_conv2d conv2d bias=false)
+ae2d_add_cpu_stage(ae2d_conv2d conv2d TUNABLE bias=false)
 ae2d_add_cpu_stage(ae2d_conv2d_bias conv2d bias=true)
-ae2d_add_cpu_stage(ae2d_norm_prelu_conv2d norm_prelu_conv2d)
-ae2d_add_cpu_stage(ae2d_norm_prelu_upsample_conv2d norm_prelu_upsample_conv2d)
+ae2d_add_cpu_stage(ae2d_norm_prelu_conv2d norm_prelu_conv2d TUNABLE)
+ae2d_add_cpu_stage(ae2d_norm_prelu_upsample_conv2d norm_prelu_upsample_conv2d TUNABLE)
 ae2d_add_cpu_stage(ae2d_instance_norm_stats instance_norm_stats)
 ae2d_add_cpu_stage(ae2d_norm_prelu norm_prelu)
 ae2d_add_cpu_stage(ae2d_upsample_bilinear upsample_bilinear)
