@@ -1,4 +1,5 @@
-// ae2d bench: time forward passes on random input of a given shape.
+// ae2d bench: time forward passes on random input of a given shape, with one schedule or several
+// compared in the same run (their runs interleaved, so that background load hits all alike).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@ namespace {
 
 struct BenchOptions {
     std::string model, input_shape;
+    std::vector<std::string> schedules;  // manual, auto, tuned or table files; empty: the model's default
     int threads = 0, runs = 10, warmup = 2;
     bool json = false;
 };
@@ -26,6 +28,20 @@ int64_t peak_rss_bytes() {
     return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One schedule's model and what its timed runs measured.
+struct Candidate {
+    std::string name;
+    Model model;
+    std::vector<double> ms;
+    ForwardProfile profile, mean_profile;
+};
+
 void bench(const BenchOptions &o) {
     if (o.runs < 1 || o.warmup < 0 || o.threads < 0) return fail("--runs must be >= 1, --warmup and --threads >= 0");
     if (o.threads > 0) set_num_threads(o.threads);
@@ -33,60 +49,96 @@ void bench(const BenchOptions &o) {
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
+    std::vector<Candidate> candidates;
+    if (o.schedules.empty()) candidates.push_back({model->schedule().name, *model, {}, {}, {}});
+    for (const std::string &spec : o.schedules) {
+        auto table = ScheduleTable::from_spec(spec);
+        if (!table) return fail("--schedule: " + table.message());
+        candidates.push_back({spec, model->with_schedule(*table), {}, {}, {}});
+    }
     Tensor x(*shape);
     std::mt19937 rng(1234);
     std::uniform_real_distribution<float> uniform(0.f, 1.f);
     for (float &v : x.data) v = uniform(rng);
 
-    ForwardProfile profile, sum_profile;
-    for (int i = 0; i < o.warmup; ++i) {
-        auto y = model->forward(x);
-        if (!y) return fail(y.status());
+    for (Candidate &c : candidates) {
+        for (int i = 0; i < o.warmup; ++i) {
+            auto y = c.model.forward(x);
+            if (!y) return fail(y.status());
+        }
     }
-    std::vector<double> ms;
     for (int i = 0; i < o.runs; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        auto y = model->forward(x, &profile);
-        const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-        if (!y) return fail(y.status());
-        ms.push_back(dt.count());
-        for (const auto &[k, v] : profile.seconds_by_stage_kind) sum_profile.seconds_by_stage_kind[k] += v / o.runs;
+        for (size_t k = 0; k < candidates.size(); ++k) {
+            Candidate &c = candidates[(k + size_t(i)) % candidates.size()];  // rotating order
+            const auto t0 = std::chrono::steady_clock::now();
+            auto y = c.model.forward(x, &c.profile);
+            const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
+            if (!y) return fail(y.status());
+            c.ms.push_back(dt.count());
+            for (const auto &[kind, v] : c.profile.seconds_by_stage_kind)
+                c.mean_profile.seconds_by_stage_kind[kind] += v / o.runs;
+        }
     }
-    std::vector<double> sorted = ms;
-    std::sort(sorted.begin(), sorted.end());
-    const size_t n = sorted.size();
-    const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-    const double gflops = 2.0 * double(profile.macs) / (median * 1e-3) / 1e9;
-    const double images_per_s = double((*shape)[0]) / (median * 1e-3);
 
-    if (o.json) {
-        nlohmann::json j;
-        j["model"] = o.model;
-        j["input_shape"] = *shape;
-        j["runs"] = o.runs;
-        j["median_ms"] = median;
-        j["min_ms"] = sorted.front();
-        j["max_ms"] = sorted.back();
-        j["images_per_s"] = images_per_s;
-        j["macs"] = profile.macs;
-        j["gflops"] = gflops;
-        j["arena_bytes"] = profile.arena_bytes;
-        j["peak_rss_bytes"] = peak_rss_bytes();
-        nlohmann::json stages = nlohmann::json::object();
-        for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) stages[k] = v * 1e3;
-        j["stages"] = stages;
-        std::cout << j.dump(2) << "\n";
-        return;
+    nlohmann::json comparison = nlohmann::json::array();
+    for (size_t k = 0; k < candidates.size(); ++k) {
+        const Candidate &c = candidates[k];
+        const double median = median_of(c.ms);
+        const double gflops = 2.0 * double(c.profile.macs) / (median * 1e-3) / 1e9;
+        const double images_per_s = double((*shape)[0]) / (median * 1e-3);
+        const double min = *std::min_element(c.ms.begin(), c.ms.end());
+        const double max = *std::max_element(c.ms.begin(), c.ms.end());
+        if (o.json) {
+            nlohmann::json j;
+            j["schedule"] = c.name;
+            j["schedule_table"] = c.model.schedule().name;
+            j["median_ms"] = median;
+            j["min_ms"] = min;
+            j["max_ms"] = max;
+            j["images_per_s"] = images_per_s;
+            j["gflops"] = gflops;
+            nlohmann::json stages = nlohmann::json::object();
+            for (const auto &[kind, v] : c.mean_profile.seconds_by_stage_kind) stages[kind] = v * 1e3;
+            j["stages"] = stages;
+            j["auto_stages"] = c.profile.auto_stages;
+            j["auto_fallbacks"] = c.profile.auto_fallbacks;
+            comparison.push_back(j);
+            continue;
+        }
+        if (k == 0) {
+            std::printf("model        %s\n", o.model.c_str());
+            std::printf("input        %s, %d runs after %d warm-up%s\n", shape_to_string(*shape).c_str(), o.runs,
+                        o.warmup, candidates.size() > 1 ? ", schedules interleaved" : "");
+            std::printf("cpu target   %s\n", cpu_target().c_str());
+            std::printf("memory       arena %.1f MiB, peak RSS %.1f MiB\n", double(c.profile.arena_bytes) / (1 << 20),
+                        double(peak_rss_bytes()) / (1 << 20));
+        }
+        std::printf("schedule     %s\n", c.model.schedule().name.c_str());
+        std::printf("time (ms)    median %.3f   min %.3f   max %.3f", median, min, max);
+        if (k > 0) std::printf("   (%.2fx the median of %s)", median / median_of(candidates[0].ms), candidates[0].name.c_str());
+        std::printf("\n");
+        std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
+                    double(c.profile.macs) / 1e9);
+        if (c.profile.auto_stages > 0)
+            std::printf("auto         %d of %d stages ran their Adams2019 build; %d refused the shape and ran manual\n",
+                        c.profile.auto_stages - c.profile.auto_fallbacks, c.profile.stages, c.profile.auto_fallbacks);
+        std::printf("stages       mean ms per pass by kind (profiled runs):\n");
+        for (const auto &[kind, v] : c.mean_profile.seconds_by_stage_kind)
+            std::printf("  %-26s %9.3f\n", kind.c_str(), v * 1e3);
     }
-    std::printf("model        %s\n", o.model.c_str());
-    std::printf("input        %s, %d runs after %d warm-up\n", shape_to_string(*shape).c_str(), o.runs, o.warmup);
-    std::printf("time (ms)    median %.3f   min %.3f   max %.3f\n", median, sorted.front(), sorted.back());
-    std::printf("throughput   %.2f images/s, %.1f GFLOP/s (%.3f GMAC per pass)\n", images_per_s, gflops,
-                double(profile.macs) / 1e9);
-    std::printf("memory       arena %.1f MiB, peak RSS %.1f MiB\n", double(profile.arena_bytes) / (1 << 20),
-                double(peak_rss_bytes()) / (1 << 20));
-    std::printf("stages       mean ms per pass by kind (profiled runs):\n");
-    for (const auto &[k, v] : sum_profile.seconds_by_stage_kind) std::printf("  %-26s %9.3f\n", k.c_str(), v * 1e3);
+    if (!o.json) return;
+    // The first schedule's numbers at the top level (the single-schedule format), all in "schedules".
+    const Candidate &first = candidates[0];
+    nlohmann::json j = comparison[0];
+    j["model"] = o.model;
+    j["input_shape"] = *shape;
+    j["runs"] = o.runs;
+    j["cpu_target"] = cpu_target();
+    j["macs"] = first.profile.macs;
+    j["arena_bytes"] = first.profile.arena_bytes;
+    j["peak_rss_bytes"] = peak_rss_bytes();
+    if (candidates.size() > 1) j["schedules"] = comparison;
+    std::cout << j.dump(2) << "\n";
 }
 
 }  // namespace
@@ -99,6 +151,10 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
+    cmd->add_option("--schedule", o->schedules,
+                    "manual, auto (Adams2019), tuned (the shipped table) or a table file; several "
+                    "(comma-separated or repeated) are compared in the same run (default: tuned)")
+        ->delimiter(',');
     cmd->add_flag("--json", o->json, "print one JSON object");
     cmd->callback([o] { bench(*o); });
 }

@@ -40,6 +40,7 @@ void add_info_command(CLI::App &app) {
         std::cout << "ae2d " << version() << "\n";
         std::cout << "cpu targets (best first, chosen at run time): " << AE2D_CPU_TARGETS << "\n";
         std::cout << detected_cpu() << "\n";
+        std::cout << "schedule table: " << ScheduleTable::shipped(cpu_target()).name << " (ae2d tune makes others)\n";
         std::cout << "backends: cpu (usable)\n";
     });
 }
