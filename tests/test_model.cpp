@@ -9,44 +9,13 @@
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "runtime/executor.h"
+#include "model_fixtures.h"
 #include "test_support.h"
 
 using namespace ae2d;
-
-namespace {
-
-struct Fixture {
-    std::string name;
-    Tensor input, expected;
-};
-
-Fixture load_fixture(const std::string &name) {
-    const std::string base = test::source_path("tests/fixtures/" + name);
-    auto x = io::read_npy(base + ".input.npy");
-    auto y = io::read_npy(base + ".output.npy");
-    REQUIRE(x.ok());
-    REQUIRE(y.ok());
-    return {name, *x, *y};
-}
-
-// The bound: max |y - ref| <= 1e-4 * max |ref|. The reference is computed in float64,
-// so the difference is ae2d's own float32 rounding: up to ~60 layers of sums of a few
-// thousand products (relative error ~1e-6 each), re-normalized by every instance norm; 1e-4
-// leaves room for that growth while catching any wrong index, padding or coefficient
-// (which show up as errors of order max |ref|).
-void require_close(const Tensor &got, const Tensor &ref) {
-    REQUIRE(got.shape == ref.shape);
-    double max_ref = 0, max_diff = 0;
-    for (size_t i = 0; i < ref.data.size(); ++i) {
-        max_ref = std::max(max_ref, double(std::fabs(ref.data[i])));
-        max_diff = std::max(max_diff, double(std::fabs(got.data[i] - ref.data[i])));
-    }
-    INFO("max |y - ref| = " << max_diff << ", max |ref| = " << max_ref);
-    CHECK(max_ref > 0.1);
-    CHECK(max_diff <= 1e-4 * max_ref);
-}
-
-}  // namespace
+using test::Fixture;
+using test::load_fixture;
+using test::require_close;
 
 TEST_CASE("forward pass equals the PyTorch reference on every fixture", "[model][parity]") {
     const auto manifest = test::read_json("tests/fixtures/manifest.json");
