@@ -3,6 +3,7 @@
 // (size - g) / 2 per axis, and sizes the output g).
 // AOT arguments: (input, offset_x, offset_y, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -25,6 +26,13 @@ public:
         output(x, y, c, n) = input(x + offset_x, y + offset_y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            offset_x.set_estimate(0);
+            offset_y.set_estimate(0);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_elementwise(output);
         } else {

@@ -5,6 +5,7 @@
 // caller's (floor((in + 2 pad - k) / stride) + 1 per axis).
 // AOT arguments: (input, weights, [bias], stride_x, stride_y, pad_x, pad_y, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "conv_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -17,6 +18,7 @@ namespace ops = ae2d::ops;
 class Conv2d : public Generator<Conv2d> {
 public:
     GeneratorParam<bool> has_bias{"bias", false};
+    ae2d::schedules::ConvTuning tuning;  // schedule parameters of the AOT variants
 
     Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
@@ -56,12 +58,23 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_weights(weights);
+            if (bias) ae2d::schedules::estimate_channels(*bias);
+            stride_x->set_estimate(1);
+            stride_y->set_estimate(1);
+            pad_x->set_estimate(1);
+            pad_y->set_estimate(1);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
                                                weights.dim(1).extent(), Expr(*stride_x)};
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_conv(stage);
         } else {
-            ae2d::schedules::schedule_conv(stage, get_target());
+            ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
         }
     }
 

@@ -7,6 +7,7 @@
 // input * scale + shift is as close as floats allow to (input - mean) * scale.
 // AOT arguments: (input, gamma, beta, scale, shift).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -53,6 +54,14 @@ public:
         shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale(c, n)));
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_channels(gamma);
+            ae2d::schedules::estimate_channels(beta);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_plane_reduction(mean, sum, plane);
             ae2d::schedules::gpu::schedule_plane_reduction(var, sum_sq_dev, plane);

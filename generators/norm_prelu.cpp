@@ -3,6 +3,7 @@
 //   output(x, y, c, n) = prelu(input * scale(c, n) + shift(c, n)), slope(c) for negatives.
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -31,6 +32,14 @@ public:
         output(x, y, c, n) = act(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_elementwise(output);
         } else {

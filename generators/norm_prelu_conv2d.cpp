@@ -5,6 +5,7 @@
 //   padding applies after the activation, as in PyTorch).
 // AOT arguments: (input, scale, shift, slope, weights, stride_x, stride_y, pad_x, pad_y, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "conv_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -16,6 +17,8 @@ namespace ops = ae2d::ops;
 
 class NormPreluConv2d : public Generator<NormPreluConv2d> {
 public:
+    ae2d::schedules::ConvTuning tuning;  // schedule parameters of the AOT variants
+
     Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
     Input<Buffer<float, 2>> scale{"scale"};      // (ci, n): instance-norm scale
     Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
@@ -45,6 +48,19 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_weights(weights);
+            stride_x.set_estimate(1);
+            stride_y.set_estimate(1);
+            pad_x.set_estimate(1);
+            pad_y.set_estimate(1);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         // act and padded are inlined into c.phased, the per-strip (CPU) or per-tile (GPU) source
         // of the conv.
         const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
@@ -52,7 +68,7 @@ public:
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_conv(stage);
         } else {
-            ae2d::schedules::schedule_conv(stage, get_target());
+            ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
         }
     }
 

@@ -3,6 +3,7 @@
 // The factor per axis (1 or 2) is the output extent over the input's.
 // AOT arguments: (input, scale, shift, slope, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -33,6 +34,14 @@ public:
         output(x, y, c, n) = up.up(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input, /*half=*/true);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             // act is inlined: recomputing it for each of its four readers costs less than a
             // round trip through memory.

@@ -5,6 +5,7 @@
 //   output = conv2d(up, weights, stride 1, pad), up zero outside [0, factor * extent).
 // AOT arguments: (input, scale, shift, slope, weights, factor_x, factor_y, pad_x, pad_y, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "conv_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -16,6 +17,8 @@ namespace ops = ae2d::ops;
 
 class NormPreluUpsampleConv2d : public Generator<NormPreluUpsampleConv2d> {
 public:
+    ae2d::schedules::ConvTuning tuning;  // schedule parameters of the AOT variants
+
     Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
     Input<Buffer<float, 2>> scale{"scale"};      // (ci, n): instance-norm scale
     Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
@@ -47,6 +50,19 @@ public:
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input, /*half=*/true);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_weights(weights);
+            factor_x.set_estimate(2);
+            factor_y.set_estimate(2);
+            pad_x.set_estimate(1);
+            pad_y.set_estimate(1);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         // CPU: act is stored per strip (each up-sampled value reads four of them); up and padded
         // are inlined into c.phased, the per-strip source of the conv. GPU: act, up and padded are
         // all inlined into c.phased, the per-tile source in shared memory.
@@ -57,7 +73,7 @@ public:
             ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, weights.dim(0).extent(),
                                              weights.dim(1).extent(), Expr()};
             stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
-            ae2d::schedules::schedule_conv(stage, get_target());
+            ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
         }
     }
 

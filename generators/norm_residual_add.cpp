@@ -2,6 +2,7 @@
 // ends in an instance norm (applied here as the per-plane affine map of instance_norm_stats).
 // AOT arguments: (a, b, scale, shift, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -29,6 +30,14 @@ public:
         output(x, y, c, n) = a(x, y, c, n) + (b(x, y, c, n) * scale(c, n) + shift(c, n));
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(a);
+            ae2d::schedules::estimate_activation(b);
+            ae2d::schedules::estimate_coefficients(scale);
+            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_elementwise(output);
         } else {

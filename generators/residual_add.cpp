@@ -1,5 +1,6 @@
 // ResidualAdd: out = a + b, the output of a residual block (identity shortcut).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 
@@ -18,6 +19,12 @@ public:
         output(x, y, c, n) = a(x, y, c, n) + b(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(a);
+            ae2d::schedules::estimate_activation(b);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_elementwise(output);
         } else {

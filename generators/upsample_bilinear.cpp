@@ -2,6 +2,7 @@
 // CPU kernel computes it. The factor per axis (1 or 2) is the output extent over the input's.
 // AOT arguments: (input, output).
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
 #include "ops.h"
@@ -25,6 +26,11 @@ public:
         output(x, y, c, n) = up.up(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
+        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
+            ae2d::schedules::estimate_activation(input, /*half=*/true);
+            ae2d::schedules::estimate_activation(output);
+            return;
+        }
         // Factors 1 and 2 read their x taps with dense loads; any other size gathers.
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_elementwise(output, up.x_window_cases);

@@ -28,6 +28,7 @@
 #include "Halide.h"
 #include "cpu_schedule.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,29 @@ constexpr int kGroupBlocks = 4;
 // Output rows per conv_block (a multiple of every tile's rows).
 constexpr int kRowsPerBlock = 2;
 
+// The tunable parameters of schedule_conv; 0 keeps the default above (or conv_blocking's).
+// The layout is fixed (NCHW, x innermost), so there is no layout block to tune.
+struct ConvParams {
+    int co_block = 0;      // output channels per register tile
+    int tile_rows = 0;     // rows of the wide register tile
+    int vectors_x = 0;     // vectors along x of the wide register tile
+    int strip_rows = 0;    // output rows per parallel task
+    int group_blocks = 0;  // channel blocks per parallel channel group
+};
+
+// ConvParams as generator parameters: a conv generator holds one of these as a member (Halide
+// finds GeneratorParams anywhere inside the generator object), and the build names AOT variants
+// by their values (schedules/variants.cmake). The defaults are the shipped "manual" schedule.
+struct ConvTuning {
+    Halide::GeneratorParam<int> co_block{"co_block", 0, 0, 16};
+    Halide::GeneratorParam<int> tile_rows{"tile_rows", 0, 0, 8};
+    Halide::GeneratorParam<int> vectors_x{"vectors_x", 0, 0, 8};
+    Halide::GeneratorParam<int> strip_rows{"strip_rows", 0, 0, 64};
+    Halide::GeneratorParam<int> group_blocks{"group_blocks", 0, 0, 64};
+
+    ConvParams values() const { return {co_block, tile_rows, vectors_x, strip_rows, group_blocks}; }
+};
+
 // Kernel shapes (kx, ky) and x strides of the ae2d convs that get specialized code: square 1, 3,
 // 5, 7 and the 1x3/1x5 (3x1/5x1 in PyTorch's kh x kw) blocks and first/last convs of non-square
 // kernel sizes; stride 2 only where ae2d down-samples along x (kx = 1 kernels other than 1x1
@@ -100,11 +124,17 @@ struct ConvStage {
     std::vector<Halide::Expr> phased_specializations = {};  // conditions `phased` simplifies under
 };
 
-inline void schedule_conv(const ConvStage &s, const Halide::Target &t) {
+inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const ConvParams &params = {}) {
     using namespace Halide;
-    const ConvBlocking blocking = conv_blocking(t);
+    ConvBlocking blocking = conv_blocking(t);
+    if (params.co_block > 0) blocking.co_block = params.co_block;
+    if (params.tile_rows > 0) blocking.wide.rows = params.tile_rows;
+    if (params.vectors_x > 0) blocking.wide.vectors_x = params.vectors_x;
     const int lanes = blocking.lanes;
     const int co_block = blocking.co_block;
+    const int strip_rows = params.strip_rows > 0 ? params.strip_rows : kStripRows;
+    const int group_blocks = params.group_blocks > 0 ? params.group_blocks : kGroupBlocks;
+    const int rows_per_block = std::max(kRowsPerBlock, blocking.wide.rows);
 
     Func output = s.output;
     Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
@@ -119,9 +149,9 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t) {
     // up, so they have no tail cases worth separate code.
     Var ys("ys"), yt("yt"), yi("yi"), cg("cg"), cgi("cgi"), cob("cob"), coi("coi"), xv("xv"),
         task("task");
-    output.split(y, ys, yt, kStripRows, TailStrategy::GuardWithIf)
-        .split(yt, yt, yi, kRowsPerBlock, TailStrategy::GuardWithIf)
-        .split(co, cg, cgi, co_block * kGroupBlocks, TailStrategy::GuardWithIf)
+    output.split(y, ys, yt, strip_rows, TailStrategy::GuardWithIf)
+        .split(yt, yt, yi, rows_per_block, TailStrategy::GuardWithIf)
+        .split(co, cg, cgi, co_block * group_blocks, TailStrategy::GuardWithIf)
         .split(cgi, cob, coi, co_block, TailStrategy::GuardWithIf)
         .split(x, x, xv, lanes, TailStrategy::GuardWithIf)
         .reorder(xv, x, yi, coi, cob, yt, cg, ys, n);

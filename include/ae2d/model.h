@@ -26,10 +26,14 @@
 
 #include "ae2d/config.h"
 #include "ae2d/limits.h"
+#include "ae2d/schedule.h"
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
 
 namespace ae2d {
+
+struct TuneOptions;
+struct TuneResult;
 
 // Wall time of one stage of a forward pass.
 struct StageTiming {
@@ -47,6 +51,10 @@ struct ForwardProfile {
     int64_t arena_bytes = 0;  // on a GPU backend: the device memory of the intermediates
     int stages = 0;
     int64_t macs = 0;  // multiply-accumulates of the convolutions (direct method)
+    // Stages the schedule ran with their Adams2019 ("auto") build, and how many of those could not
+    // take their shape (the autoscheduler tiles by its estimates without tail cases) and ran
+    // their manual schedule instead.
+    int auto_stages = 0, auto_fallbacks = 0;
 };
 
 // Where a model runs: the CPU (SIMD kernels, Halide's thread pool) or a GPU through CUDA or
@@ -94,6 +102,12 @@ public:
 
     // The output shape for an input shape (B, C, H, W), or why that input is refused.
     Expected<std::vector<int64_t>> output_shape(const std::vector<int64_t> &input_shape) const;
+    // The schedule table that picks each stage's compiled variant: by default the table shipped
+    // for this CPU (ScheduleTable::shipped(cpu_target())). with_schedule returns a model that
+    // shares the weights and runs with another table.
+    const ScheduleTable &schedule() const;
+    Model with_schedule(const ScheduleTable &schedule) const;
+
     // One forward pass on a batch (B, in_planes, H, W).
     Expected<Tensor> forward(const Tensor &input, ForwardProfile *profile = nullptr) const;
     // The same into `output`, reshaped only when its shape differs. Passing the previous
@@ -104,6 +118,7 @@ public:
     struct Impl;
 
 private:
+    friend Expected<TuneResult> tune(const Model &, const std::vector<int64_t> &, const TuneOptions &);
     explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
     std::shared_ptr<const Impl> impl_;
 };

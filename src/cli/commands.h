@@ -14,6 +14,7 @@ void add_summary_command(CLI::App &app);
 void add_bench_command(CLI::App &app);
 void add_info_command(CLI::App &app);
 void add_graph_command(CLI::App &app);
+void add_tune_command(CLI::App &app);
 
 int exit_code();
 // Prints "ae2d: error: <message>" and makes the process exit with 1.

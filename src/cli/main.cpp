@@ -1,4 +1,4 @@
-// The ae2d command-line tool: run, summary, bench, info.
+// The ae2d command-line tool: run, summary, bench, info, graph, tune.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -14,6 +14,7 @@ int main(int argc, char **argv) {
     ae2d::cli::add_bench_command(app);
     ae2d::cli::add_info_command(app);
     ae2d::cli::add_graph_command(app);
+    ae2d::cli::add_tune_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -20,7 +20,7 @@ namespace ae2d::cli {
 namespace {
 
 struct RunOptions {
-    std::string model, output, compare, clean, format, backend = "cpu";
+    std::string model, output, compare, clean, format, backend = "cpu", schedule = "tuned";
     std::vector<std::string> inputs;
     int threads = 0, batch = 8;
 };
@@ -265,8 +265,11 @@ void run(RunOptions o) {
     auto items = plan_items(o);
     if (!items) return fail(items.status());
     if (o.model.empty()) o.model = default_model_path();
-    auto model = Model::load(o.model, {*backend});
-    if (!model) return fail(model.status());
+    auto loaded = Model::load(o.model, {*backend});
+    if (!loaded) return fail(loaded.status());
+    auto table = ScheduleTable::from_spec(o.schedule);
+    if (!table) return fail("--schedule: " + table.message());
+    const Model model = loaded->with_schedule(*table);
 
     std::set<fs::path> inputs, outputs;
     for (const Item &it : *items) inputs.insert(fs::weakly_canonical(it.input));
@@ -282,10 +285,10 @@ void run(RunOptions o) {
         Status ok = read_input(it);
         if (!ok) return fail(ok);
         const auto t0 = std::chrono::steady_clock::now();
-        auto y = model->forward(it.x);
+        auto y = model.forward(it.x);
         const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
         if (!y) return fail(y.status().with_context(it.input));
-        std::printf("%s: %s -> %s in %.1f ms\n", model->config().to_string().c_str(),
+        std::printf("%s: %s -> %s in %.1f ms\n", model.config().to_string().c_str(),
                     shape_to_string(it.x.shape).c_str(), shape_to_string(y->shape).c_str(), dt.count());
         if (!o.compare.empty()) {
             auto ref = io::read_npy(o.compare);
@@ -320,7 +323,7 @@ void run(RunOptions o) {
         std::printf("wrote %s\n", it.output.c_str());
         return;
     }
-    Runner runner(*model, o);
+    Runner runner(model, o);
     const size_t failed = runner.run_all(todo);
     std::printf("%zu of %zu inputs written to %s\n", todo.size() - failed, items->size(), o.output.c_str());
 }
@@ -341,6 +344,9 @@ void add_run_command(CLI::App &app) {
     cmd->add_option("--backend", opts->backend, "cpu, cuda or opencl (see ae2d info)")->capture_default_str();
     cmd->add_option("--batch", opts->batch, "same-sized images run together, up to this many")->capture_default_str();
     cmd->add_option("--format", opts->format, "output format in a directory: png or npy (default: the input's)");
+    cmd->add_option("--schedule", opts->schedule,
+                    "manual, auto (Adams2019), tuned (the table shipped for this CPU) or a table file")
+        ->capture_default_str();
     cmd->add_option("--compare", opts->compare, "reference output .npy: print the largest difference to it");
     cmd->add_option("--clean", opts->clean, "clean image (or directory of them, same names): print PSNR before/after");
     cmd->callback([opts] { run(*opts); });

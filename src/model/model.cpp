@@ -1,8 +1,6 @@
 #include "ae2d/model.h"
 
 #include <algorithm>
-#include <array>
-#include <mutex>
 #include <new>
 
 #include "HalideRuntime.h"
@@ -15,105 +13,11 @@
 #include "model/config_inference.h"
 #include "runtime/executor.h"
 #include "runtime/forward_limits.h"
+#include "model/model_impl.h"
 
 namespace ae2d {
 
 using graph::Shape4;
-
-// Per input shape: the execution plan and a pool of arenas, so that concurrent calls each
-// get their own and a repeated shape allocates nothing.
-struct ShapeEntry {
-    std::shared_ptr<const runtime::ExecutionPlan> plan;
-    std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
-    std::vector<std::unique_ptr<runtime::DeviceArena>> free_device_arenas;  // GPU backends
-    uint64_t last_use = 0;
-};
-
-// Shapes whose plan and idle arenas are kept. A caller feeding ever new sizes (a server taking
-// arbitrary images) would otherwise grow the cache without bound; the least recently used
-// shape is dropped (calls running with it keep their own references).
-constexpr size_t kMaxCachedShapes = 16;
-
-struct Model::Impl {
-    graph::Graph graph;  // unshaped: structure and parameters
-    runtime::WeightMap weights;
-    Backend backend = Backend::Cpu;
-    std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
-
-    mutable std::mutex mutex;  // guards `shapes` and `clock`
-    mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // array keys: a lookup allocates nothing
-    mutable uint64_t clock = 0;
-
-    // Plans (or finds) the shape and checks the plan against `limits` before anything is
-    // allocated for it; a refused shape is not cached.
-    Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s, const Limits &limits) const {
-        std::lock_guard<std::mutex> lock(mutex);
-        const std::array<int64_t, 4> key{s.n, s.c, s.h, s.w};
-        auto it = shapes.find(key);
-        if (it != shapes.end()) {
-            it->second.last_use = ++clock;
-            // The limits may have been lowered since the shape was planned.
-            Status ok = runtime::check_plan_limits(it->second.plan->graph, it->second.plan->memory, limits);
-            if (!ok) return ok;
-            return it->second.plan;
-        }
-        auto plan = runtime::make_execution_plan(graph, s);
-        if (!plan) return plan.status();
-        Status ok = runtime::check_plan_limits((*plan)->graph, (*plan)->memory, limits);
-        if (!ok) return ok;
-        if (shapes.size() >= kMaxCachedShapes) {
-            auto oldest = shapes.begin();
-            for (auto e = shapes.begin(); e != shapes.end(); ++e)
-                if (e->second.last_use < oldest->second.last_use) oldest = e;
-            shapes.erase(oldest);
-        }
-        ShapeEntry &e = shapes[key];
-        e.plan = *plan;
-        e.last_use = ++clock;
-        return e.plan;
-    }
-    // An idle arena of the shape, or a new one (nullptr when out of memory).
-    std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-            if (it != shapes.end() && !it->second.free_arenas.empty()) {
-                auto a = std::move(it->second.free_arenas.back());
-                it->second.free_arenas.pop_back();
-                return a;
-            }
-        }
-        try {  // outside the lock: a large allocation must not stall the other threads
-            return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
-        } catch (const std::bad_alloc &) {
-            return nullptr;
-        }
-    }
-    void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
-        std::lock_guard<std::mutex> lock(mutex);
-        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-        if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
-    }
-    // The same for the device buffers of a GPU backend.
-    Expected<std::unique_ptr<runtime::DeviceArena>> take_device_arena(const Shape4 &s,
-                                                                      const runtime::ExecutionPlan &plan) const {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-            if (it != shapes.end() && !it->second.free_device_arenas.empty()) {
-                auto a = std::move(it->second.free_device_arenas.back());
-                it->second.free_device_arenas.pop_back();
-                return a;
-            }
-        }
-        return runtime::make_device_arena(plan, backend);
-    }
-    void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
-        std::lock_guard<std::mutex> lock(mutex);
-        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-        if (it != shapes.end()) it->second.free_device_arenas.push_back(std::move(arena));
-    }
-};
 
 Expected<Model> Model::load(const std::string &path, const LoadOptions &options) {
     auto file = io::read_safetensors(path);
@@ -145,12 +49,15 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     runtime::install_scratch_allocator();
     auto impl = std::make_shared<Impl>();
     impl->graph = std::move(*g);
-    for (auto &[name, t] : tensors) impl->weights.emplace(name, std::move(t));
+    auto weights = std::make_shared<runtime::WeightMap>();
+    for (auto &[name, t] : tensors) weights->emplace(name, std::move(t));
+    impl->weights = std::move(weights);
+    impl->schedule = ScheduleTable::shipped(cpu_target());
     impl->backend = options.backend;
     if (options.backend != Backend::Cpu) {
         ok = check_backend(options.backend);
         if (!ok) return ok;
-        auto uploaded = runtime::upload_weights(impl->weights, options.backend);  // reads impl->weights in place
+        auto uploaded = runtime::upload_weights(*impl->weights, options.backend);  // reads impl->weights in place
         if (!uploaded) return uploaded.status().with_context(source);
         impl->device_weights = std::move(*uploaded);
     }
@@ -158,6 +65,18 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
 }
 
 Backend Model::backend() const { return impl_->backend; }
+
+Model Model::with_schedule(const ScheduleTable &schedule) const {
+    auto impl = std::make_shared<Impl>();
+    impl->graph = impl_->graph;
+    impl->weights = impl_->weights;  // shared
+    impl->schedule = schedule;
+    impl->backend = impl_->backend;
+    impl->device_weights = impl_->device_weights;  // shared
+    return Model(std::shared_ptr<const Impl>(std::move(impl)));
+}
+
+const ScheduleTable &Model::schedule() const { return impl_->schedule; }
 
 const Config &Model::config() const { return impl_->graph.config; }
 int Model::nlayers() const { return impl_->graph.config.nlayers(); }
@@ -221,7 +140,7 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
     if (impl_->backend == Backend::Cpu) {
         auto arena = impl_->take_arena(*s, p.memory.arena_floats);
         if (!arena) return oom();
-        Status ok = runtime::execute(p, impl_->weights, input.data.data(), out.data.data(), arena->data(),
+        Status ok = runtime::execute(p, *impl_->weights, input.data.data(), out.data.data(), arena->data(),
                                      profile ? &stage_profile : nullptr);
         impl_->give_back(*s, std::move(arena));
         if (!ok) return ok;
@@ -247,6 +166,8 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
         profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
         profile->stages = static_cast<int>(p.graph.stages.size());
         profile->macs = runtime::count_macs(p);
+        profile->auto_stages = stage_profile.auto_stages;
+        profile->auto_fallbacks = stage_profile.auto_fallbacks;
     }
     return Status::Ok();
 }

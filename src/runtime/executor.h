@@ -1,11 +1,13 @@
 // Runs a shaped, fused, memory-planned graph by calling the AOT Halide stages in order.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "ae2d/schedule.h"
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
 #include "graph/graph.h"
@@ -21,10 +23,12 @@ using WeightMap = std::unordered_map<std::string, Tensor>;
 struct ExecutionPlan {
     graph::Graph graph;  // shaped, identity stages elided, fused
     MemoryPlan memory;
+    std::vector<int> variants;  // per stage: the index of its compiled variant (0: manual)
 };
 
 struct PlanOptions {
-    bool fuse = true;  // false runs every primitive stage on its own (tests compare both)
+    bool fuse = true;                         // false runs every primitive stage on its own (tests compare both)
+    const ScheduleTable *schedule = nullptr;  // which variant runs each stage; nullptr: manual
 };
 
 Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::Graph &g, const graph::Shape4 &input,
@@ -42,16 +46,33 @@ struct StageTime {
 // Per-stage wall time, filled when a profile is passed to execute().
 struct StageProfile {
     std::vector<StageTime> stages;  // in execution order
+    int auto_stages = 0;     // stages the schedule ran with their Adams2019 build ...
+    int auto_fallbacks = 0;  // ... of which this many could not take the shape and ran manual
 };
 
 // Multiply-accumulates of one stage (0 for stages without weights), as a direct convolution.
 int64_t stage_macs(const ExecutionPlan &plan, const graph::Stage &s);
 // "3x3 s2, 64->64, 128x128": kernel, stride or up-sampling, channels and output size of a stage.
 std::string describe_stage(const ExecutionPlan &plan, const graph::Stage &s);
+// Every stage library's variants start with these two (generators/CMakeLists.txt).
+constexpr int kManualVariant = 0, kAutoVariant = 1;
+
+// Called before each stage runs (as the plan says) with a function that runs that stage with any
+// of its variants on the current inputs (an "auto" build that refuses the shape is an error
+// there, not a fallback); `ae2d tune` times the variants there. A stage's output
+// never shares memory with its inputs, so running it again gives the same result.
+using StageHook = std::function<Status(size_t stage_index, const std::function<Status(int variant)> &run_variant)>;
 
 // `arena` holds plan.memory.arena_floats floats, `output` the output value's numel().
 Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,
-               StageProfile *profile = nullptr);
+               StageProfile *profile = nullptr, const StageHook &hook = nullptr);
+
+// The stage libraries with compiled variants, the variants of one (manual first; empty for an
+// unknown library), and the library and schedule-table key of a stage of a shaped graph.
+std::vector<std::string> stage_library_names();
+std::vector<std::string> stage_variant_names(const std::string &library);
+std::string stage_library(const graph::Stage &s);
+ScheduleEntry stage_schedule_key(const graph::Graph &g, const graph::Stage &s);
 
 // ---- GPU backends: the same plan with device-resident weights and intermediates.
 

@@ -1,0 +1,43 @@
+// Schedule tuning: time every compiled variant of every distinct stage of a network on this
+// machine and keep the fastest (what `ae2d tune` does).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ae2d/model.h"
+#include "ae2d/schedule.h"
+
+namespace ae2d {
+
+struct TuneOptions {
+    double budget_seconds = 300;  // for all stages together; each stage still gets min_rounds
+    int min_rounds = 3;           // timed calls per variant, at least
+    int max_rounds = 15;          // and at most
+    // A variant replaces the model's current choice only if its median is this much faster;
+    // smaller differences are noise on a shared machine, and the current choice stays.
+    double min_gain = 0.03;
+    // Called after each distinct stage: (stages done, stages in all, the stage's key).
+    std::function<void(size_t, size_t, const std::string &)> progress;
+};
+
+struct TunedStage {
+    ScheduleEntry key;                  // the stage's shape; key.variant is the winner
+    int occurrences = 0;                // stages of the network with this key
+    std::string shipped_variant;        // the model's current choice
+    double shipped_ms = 0, tuned_ms = 0;  // medians of one call
+    std::vector<std::pair<std::string, double>> median_ms;  // every variant timed
+    int rounds = 0;
+};
+
+struct TuneResult {
+    ScheduleTable table;  // one line per distinct stage, in network order
+    std::vector<TunedStage> stages;
+};
+
+// Tunes `model`'s stages for inputs of `input_shape` (B, C, H, W), starting from model.schedule().
+// The inputs are uniform random (fixed seed); stages run in network order on real activations.
+Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_shape, const TuneOptions &options);
+
+}  // namespace ae2d

@@ -1,0 +1,15 @@
+# Named AOT variants of the convolution stages: each is the stage's generator with these
+# ConvTuning parameters (schedules/conv_schedule.h). "manual" (the defaults) and "auto" (Adams2019)
+# are always built; the tables in schedules/tuned/ and `ae2d tune` choose among all of them per
+# stage shape at run time. Every variant costs a full conv compile for each CPU target, so the
+# list is short: each entry is a different trade-off the defaults do not make.
+#   co4    4 output channels per register tile (8 accumulators): 16 and 32 channels waste 2 of 18
+#          and 4 of 36 channel slots with 6-channel tiles, none with 4.
+#   strip4 4 output rows per parallel task and 8 channel blocks per group: smaller per-task source
+#          strips (L2) on wide planes, more tasks on small ones.
+#   rows2  register tiles of 2 rows x 1 vector instead of 1 row x 2 vectors (same 12
+#          accumulators): 8-column tiles on narrow planes.
+set(AE2D_CONV_VARIANTS co4 strip4 rows2)
+set(AE2D_CONV_VARIANT_co4 co_block=4)
+set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)
+set(AE2D_CONV_VARIANT_rows2 tile_rows=2 vectors_x=1)

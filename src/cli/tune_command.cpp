@@ -1,0 +1,95 @@
+// ae2d tune: times every compiled variant of every distinct stage of a network on this machine
+// and writes the winning schedule table (progress on stderr, then a per-stage report).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "ae2d/tune.h"
+#include "cli/commands.h"
+#include "io/file_util.h"
+
+namespace ae2d::cli {
+
+namespace {
+
+struct TuneCommandOptions {
+    std::string model, input_shape, output, schedule = "tuned";
+    double budget_minutes = 5;
+    int threads = 0;
+};
+
+void tune_command(const TuneCommandOptions &o) {
+    if (o.budget_minutes < 0 || o.threads < 0) return fail("--budget-minutes and --threads must be >= 0");
+    if (o.threads > 0) set_num_threads(o.threads);
+    auto model = Model::load(o.model);
+    if (!model) return fail(model.status());
+    auto shape = parse_shape(o.input_shape, 4, 4);
+    if (!shape) return fail("--input-shape: " + shape.message());
+    auto start = ScheduleTable::from_spec(o.schedule);
+    if (!start) return fail("--schedule: " + start.message());
+
+    const bool tty = isatty(STDERR_FILENO) != 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    TuneOptions options;
+    options.budget_seconds = o.budget_minutes * 60;
+    options.progress = [&](size_t done, size_t total, const std::string &key) {
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (tty) {
+            const int width = 30, filled = int(width * done / total);
+            std::fprintf(stderr, "\r[%s%s] %zu/%zu stages, %.0f s   ", std::string(size_t(filled), '#').c_str(),
+                         std::string(size_t(width - filled), '.').c_str(), done, total, s);
+            if (done == total) std::fprintf(stderr, "\n");
+        } else {
+            std::fprintf(stderr, "%zu/%zu stages, %.0f s: %s\n", done, total, s, key.c_str());
+        }
+        std::fflush(stderr);
+    };
+    auto result = tune(model->with_schedule(*start), *shape, options);
+    if (!result) return fail(result.status());
+
+    std::string text = "# ae2d schedule table, written by: ae2d tune --model " + o.model + " --input-shape " +
+                       o.input_shape + " (starting from: " + start->name + ")\n" + result->table.to_text();
+    // Without --output the table goes to stdout and the report to stderr.
+    FILE *report = o.output.empty() ? stderr : stdout;
+    std::fprintf(report, "%-70s %5s  %-8s %9s  %-8s %9s  %6s\n", "stage (kernel step in out batch height width)",
+                 "count", "shipped", "ms", "tuned", "ms", "ratio");
+    double shipped_total = 0, tuned_total = 0;
+    for (const TunedStage &t : result->stages) {
+        std::fprintf(report, "%-70s %5d  %-8s %9.3f  %-8s %9.3f  %6.3f\n", t.key.key_text().c_str(), t.occurrences,
+                     t.shipped_variant.c_str(), t.shipped_ms, t.key.variant.c_str(), t.tuned_ms,
+                     t.tuned_ms / t.shipped_ms);
+        shipped_total += t.occurrences * t.shipped_ms;
+        tuned_total += t.occurrences * t.tuned_ms;
+    }
+    std::fprintf(report, "sum over the network's stages: shipped %.3f ms, tuned %.3f ms (%.3f)\n", shipped_total,
+                 tuned_total, tuned_total / shipped_total);
+    if (o.output.empty()) {
+        std::cout << text;
+        return;
+    }
+    Status ok = io::detail::write_file_atomic(o.output, text.data(), text.size());
+    if (!ok) return fail(ok);
+    std::fprintf(report, "table written to %s\n", o.output.c_str());
+}
+
+}  // namespace
+
+void add_tune_command(CLI::App &app) {
+    auto o = std::make_shared<TuneCommandOptions>();
+    CLI::App *cmd = app.add_subcommand("tune", "Time every compiled schedule variant of each stage, write the winners");
+    cmd->add_option("--model,-m", o->model, "safetensors file")->required();
+    cmd->add_option("--input-shape", o->input_shape, "B,C,H,W")->required();
+    cmd->add_option("--budget-minutes", o->budget_minutes, "time to spend measuring, all stages together")
+        ->capture_default_str();
+    cmd->add_option("--output,-o", o->output, "table file to write (default: stdout, report on stderr)");
+    cmd->add_option("--schedule", o->schedule,
+                    "the table to improve on: tuned (shipped), manual, auto or a file; a variant replaces its "
+                    "choice only if >3% faster")
+        ->capture_default_str();
+    cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
+    cmd->callback([o] { tune_command(*o); });
+}
+
+}  // namespace ae2d::cli

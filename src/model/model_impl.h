@@ -1,0 +1,118 @@
+// Model::Impl, shared by model.cpp and tune.cpp.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "ae2d/model.h"
+#include "ae2d/schedule.h"
+#include "graph/graph.h"
+#include "runtime/executor.h"
+#include "runtime/forward_limits.h"
+
+namespace ae2d {
+
+using graph::Shape4;
+
+// Per input shape: the execution plan and a pool of arenas, so that concurrent calls each
+// get their own and a repeated shape allocates nothing.
+struct ShapeEntry {
+    std::shared_ptr<const runtime::ExecutionPlan> plan;
+    std::vector<std::unique_ptr<std::vector<float>>> free_arenas;
+    std::vector<std::unique_ptr<runtime::DeviceArena>> free_device_arenas;  // GPU backends
+    uint64_t last_use = 0;
+};
+
+// Shapes whose plan and idle arenas are kept. A caller feeding ever new sizes (a server taking
+// arbitrary images) would otherwise grow the cache without bound; the least recently used
+// shape is dropped (calls running with it keep their own references).
+constexpr size_t kMaxCachedShapes = 16;
+
+struct Model::Impl {
+    graph::Graph graph;  // unshaped: structure and parameters
+    std::shared_ptr<const runtime::WeightMap> weights;  // shared by the copies with_schedule makes
+    ScheduleTable schedule;                             // which variant runs each stage (CPU)
+    Backend backend = Backend::Cpu;
+    std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
+
+    mutable std::mutex mutex;  // guards `shapes` and `clock`
+    mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // array keys: a lookup allocates nothing
+    mutable uint64_t clock = 0;
+
+    // Plans (or finds) the shape and checks the plan against `limits` before anything is
+    // allocated for it; a refused shape is not cached.
+    Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s, const Limits &limits) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        const std::array<int64_t, 4> key{s.n, s.c, s.h, s.w};
+        auto it = shapes.find(key);
+        if (it != shapes.end()) {
+            it->second.last_use = ++clock;
+            // The limits may have been lowered since the shape was planned.
+            Status ok = runtime::check_plan_limits(it->second.plan->graph, it->second.plan->memory, limits);
+            if (!ok) return ok;
+            return it->second.plan;
+        }
+        runtime::PlanOptions options;
+        options.schedule = &schedule;
+        auto plan = runtime::make_execution_plan(graph, s, options);
+        if (!plan) return plan.status();
+        Status ok = runtime::check_plan_limits((*plan)->graph, (*plan)->memory, limits);
+        if (!ok) return ok;
+        if (shapes.size() >= kMaxCachedShapes) {
+            auto oldest = shapes.begin();
+            for (auto e = shapes.begin(); e != shapes.end(); ++e)
+                if (e->second.last_use < oldest->second.last_use) oldest = e;
+            shapes.erase(oldest);
+        }
+        ShapeEntry &e = shapes[key];
+        e.plan = *plan;
+        e.last_use = ++clock;
+        return e.plan;
+    }
+    // An idle arena of the shape, or a new one (nullptr when out of memory).
+    std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+            if (it != shapes.end() && !it->second.free_arenas.empty()) {
+                auto a = std::move(it->second.free_arenas.back());
+                it->second.free_arenas.pop_back();
+                return a;
+            }
+        }
+        try {  // outside the lock: a large allocation must not stall the other threads
+            return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
+        } catch (const std::bad_alloc &) {
+            return nullptr;
+        }
+    }
+    void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+        if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
+    }
+    // The same for the device buffers of a GPU backend.
+    Expected<std::unique_ptr<runtime::DeviceArena>> take_device_arena(const Shape4 &s,
+                                                                      const runtime::ExecutionPlan &plan) const {
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+            if (it != shapes.end() && !it->second.free_device_arenas.empty()) {
+                auto a = std::move(it->second.free_device_arenas.back());
+                it->second.free_device_arenas.pop_back();
+                return a;
+            }
+        }
+        return runtime::make_device_arena(plan, backend);
+    }
+    void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
+        if (it != shapes.end()) it->second.free_device_arenas.push_back(std::move(arena));
+    }
+};
+
+}  // namespace ae2d

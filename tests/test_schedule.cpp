@@ -1,0 +1,242 @@
+// Schedule variants and tables: every compiled variant (the conv tilings and the Adams2019
+// builds) gives PyTorch's result within the parity tolerance; tables parse, reject malformed
+// lines by line number, and a tuned table loads back and reproduces the tuned run.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ae2d/model.h"
+#include "ae2d/schedule.h"
+#include "ae2d/tune.h"
+#include "graph/builder.h"
+#include "parity_support.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace ae2d;
+
+namespace {
+
+// A table that runs `variant` for every stage of `stage_name` ("*" in every shape field).
+ScheduleTable every_stage_of(const std::string &stage_name, const std::string &variant) {
+    auto t = ScheduleTable::parse(stage_name + " * * * * * * * " + variant + "\n", "test");
+    REQUIRE(t.ok());
+    return *t;
+}
+
+std::string parse_error(const std::string &text) {
+    auto t = ScheduleTable::parse(text, "t.txt");
+    REQUIRE_FALSE(t.ok());
+    return t.message();
+}
+
+}  // namespace
+
+TEST_CASE("every stage variant matches the PyTorch reference", "[schedule][parity]") {
+    const auto manifest = test::read_json("tests/fixtures/manifest.json");
+    std::vector<std::pair<std::string, ScheduleTable>> schedules = {{"auto", ScheduleTable::automatic()}};
+    for (const std::string &stage : schedule_stages())
+        for (const std::string &variant : schedule_variants(stage))
+            if (variant != "manual" && variant != "auto")
+                schedules.emplace_back(stage + " " + variant, every_stage_of(stage, variant));
+    REQUIRE(schedules.size() >= 4);
+    for (const auto &entry : manifest) {
+        const std::string name = entry.at("name");
+        auto model = Model::load(test::source_path("tests/fixtures/" + name + ".safetensors"));
+        REQUIRE(model.ok());
+        const test::Fixture f = test::load_fixture(name);
+        for (const auto &[label, table] : schedules) {
+            SECTION(name + ", " + label) {
+                auto y = model->with_schedule(table).forward(f.input);
+                REQUIRE(y.ok());
+                test::require_close(*y, f.expected);
+            }
+        }
+    }
+}
+
+TEST_CASE("Adams2019 builds match the manual schedules where they take the shape", "[schedule][parity]") {
+    // The fixtures are smaller than Adams2019's tiles (its estimates are 256 x 256 x 64), so
+    // there every auto stage falls back to manual; a 64-channel network on 256 x 256 runs them.
+    Config config;
+    config.channel = 64;
+    config.layers = {1, 1};
+    auto g = graph::build_ae2d(config);
+    REQUIRE(g.ok());
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+    std::map<std::string, Tensor> tensors;
+    for (const graph::ParamSpec &p : g->params) {
+        Tensor t(p.shape);
+        int64_t fan_in = 1;
+        for (size_t d = 1; d < p.shape.size(); ++d) fan_in *= p.shape[d];
+        const bool conv = p.shape.size() == 4;
+        for (float &v : t.data) v = conv ? uniform(rng) * std::sqrt(3.f / float(fan_in)) : 0.5f + 0.25f * uniform(rng);
+        tensors.emplace(p.name, std::move(t));
+    }
+    auto model = Model::from_tensors(std::move(tensors), {}, "random AE2d(64, [1, 1])");
+    REQUIRE(model.ok());
+    Tensor x({1, 1, 256, 256});
+    for (float &v : x.data) v = uniform(rng);
+    auto manual = model->with_schedule(ScheduleTable::manual()).forward(x);
+    ForwardProfile profile;
+    auto automatic = model->with_schedule(ScheduleTable::automatic()).forward(x, &profile);
+    REQUIRE(manual.ok());
+    REQUIRE(automatic.ok());
+    CHECK(profile.auto_stages == profile.stages);
+    CHECK(profile.auto_fallbacks < profile.auto_stages);  // some stages ran Adams2019 code
+    INFO("auto stages " << profile.auto_stages << ", fell back " << profile.auto_fallbacks);
+    test::require_close(*automatic, *manual);
+}
+
+TEST_CASE("schedule tables parse, match and print", "[schedule]") {
+    auto t = ScheduleTable::parse(
+        "# comment\n"
+        "target x86-64-avx2\n"
+        "\n"
+        "norm_prelu_conv2d 3x3 s1x1 64 64 1 256 256 co4   # trailing comment\n"
+        "norm_prelu_conv2d 3x3 s2x2 * * * * * strip4\n"
+        "norm_prelu_upsample_conv2d 3x3 u2x2 128 64 1 256 256 rows2\n"
+        "instance_norm_stats - - * * * * * auto\n",
+        "t.txt");
+    REQUIRE(t.ok());
+    CHECK(t->target == "x86-64-avx2");
+    REQUIRE(t->entries.size() == 4);
+    ScheduleEntry key;
+    key.stage = "norm_prelu_conv2d";
+    key.kernel_h = key.kernel_w = 3;
+    key.step_h = key.step_w = 1;
+    key.in_channels = key.out_channels = 64;
+    key.batch = 1;
+    key.height = key.width = 256;
+    CHECK(t->variant_for(key) == "co4");
+    key.width = 128;
+    CHECK(t->variant_for(key) == "manual");  // no line: the default
+    key.step_h = key.step_w = 2;
+    CHECK(t->variant_for(key) == "strip4");
+    key.stage = "norm_prelu_upsample_conv2d";
+    key.step_kind = 'u';
+    key.in_channels = 128;
+    key.step_h = key.step_w = 2;
+    key.width = 256;
+    CHECK(t->variant_for(key) == "rows2");
+    key.step_kind = 's';  // a stride is not a factor
+    CHECK(t->variant_for(key) == "manual");
+
+    auto again = ScheduleTable::parse(t->to_text(), "printed");
+    REQUIRE(again.ok());
+    CHECK(again->to_text() == t->to_text());
+
+    CHECK(ScheduleTable::automatic().variant_for(key) == "auto");
+    CHECK(ScheduleTable::parse("default auto\n", "t")->default_variant == "auto");
+}
+
+TEST_CASE("malformed schedule tables are refused with the line number", "[schedule]") {
+    CHECK_THAT(parse_error("\n\nnorm_prelu_conv2d 3x3 s1x1 64 64 1 256 co4\n"),
+               Catch::Contains("t.txt, line 3") && Catch::Contains("expected 9 fields"));
+    CHECK_THAT(parse_error("conv3d 3x3 s1x1 64 64 1 256 256 manual\n"),
+               Catch::Contains("line 1") && Catch::Contains("unknown stage 'conv3d'"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 1 256 256 fastest\n"),
+               Catch::Contains("line 1") && Catch::Contains("no variant 'fastest'") && Catch::Contains("co4"));
+    CHECK_THAT(parse_error("norm_prelu 3x3 s1x1 64 64 1 256 256 co4\n"),  // conv variants only on convs
+               Catch::Contains("no variant 'co4'"));
+    CHECK_THAT(parse_error("# x\nnorm_prelu_conv2d 3by3 s1x1 64 64 1 256 256 co4\n"),
+               Catch::Contains("line 2") && Catch::Contains("bad kernel '3by3'"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 t1x1 64 64 1 256 256 co4\n"), Catch::Contains("bad step 't1x1'"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 -5 1 256 256 co4\n"),
+               Catch::Contains("bad out channels '-5'"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 0 256 256 co4\n"), Catch::Contains("bad batch '0'"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 1 99999999999 256 co4\n"),
+               Catch::Contains("bad height"));
+    CHECK_THAT(parse_error("default co4\n"), Catch::Contains("expected 'default manual' or 'default auto'"));
+    CHECK_THAT(parse_error("target\n"), Catch::Contains("expected 'target <name>'"));
+    auto missing = ScheduleTable::load("/nonexistent/table.txt");
+    REQUIRE_FALSE(missing.ok());
+    CHECK_THAT(missing.message(), Catch::Contains("/nonexistent/table.txt"));
+    CHECK_FALSE(ScheduleTable::from_spec("no-such-table.txt").ok());
+}
+
+TEST_CASE("the shipped tables parse and this CPU has one", "[schedule]") {
+    for (const char *target : {"x86-64-avx512", "x86-64-avx2", "x86-64-sse41", "arm64-neon"}) {
+        INFO(target);
+        const ScheduleTable t = ScheduleTable::shipped(target);
+        CHECK(t.name == std::string("tuned (") + target + ")");  // not the "no shipped table" fallback
+        CHECK(t.target == target);
+    }
+    CHECK(ScheduleTable::from_spec("tuned")->name == "tuned (" + cpu_target() + ")");
+    auto model = Model::load(test::source_path("tests/fixtures/plain_k3_d2.safetensors"));
+    REQUIRE(model.ok());
+    CHECK(model->schedule().name == "tuned (" + cpu_target() + ")");
+}
+
+TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][tune]") {
+    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+    REQUIRE(model.ok());
+    const test::Fixture f = test::load_fixture("bneck_k3_d3");
+    TuneOptions options;
+    options.budget_seconds = 0;  // the minimum rounds
+    size_t progress_calls = 0;
+    options.progress = [&](size_t done, size_t total, const std::string &) {
+        ++progress_calls;
+        CHECK(done <= total);
+    };
+    auto result = tune(*model, f.input.shape, options);
+    REQUIRE(result.ok());
+    REQUIRE_FALSE(result->stages.empty());
+    CHECK(progress_calls == result->stages.size());
+    for (const TunedStage &s : result->stages) {
+        CHECK(s.occurrences >= 1);
+        // Every variant, less an Adams2019 build that refuses the (tiny) shape.
+        CHECK(s.median_ms.size() + 1 >= schedule_variants(s.key.stage).size());
+        CHECK(s.tuned_ms <= s.shipped_ms);  // a winner beats the current choice, or it stays
+        if (s.key.variant != s.shipped_variant) CHECK(s.tuned_ms < s.shipped_ms * (1 - options.min_gain));
+    }
+    auto loaded = ScheduleTable::parse(result->table.to_text(), "tuned.txt");
+    REQUIRE(loaded.ok());
+    CHECK(loaded->to_text() == result->table.to_text());
+    for (const TunedStage &s : result->stages) CHECK(loaded->variant_for(s.key) == s.key.variant);
+    auto y1 = model->with_schedule(result->table).forward(f.input);
+    auto y2 = model->with_schedule(*loaded).forward(f.input);
+    REQUIRE(y1.ok());
+    REQUIRE(y2.ok());
+    CHECK(y1->data == y2->data);  // the same kernels: bit for bit
+    test::require_close(*y2, f.expected);
+}
+
+TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][tune][cli]") {
+    const fs::path dir = fs::temp_directory_path() / ("ae2d-tune-test-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string model = test::source_path("tests/fixtures/plain_k3_d2.safetensors");
+    const fs::path table = dir / "table.txt", out = dir / "out.txt", err = dir / "err.txt";
+    auto cli = [&](const std::string &args) {
+        const std::string cmd =
+            std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
+        const int status = std::system(cmd.c_str());
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    REQUIRE(cli("tune --model " + model + " --input-shape 1,3,20,16 --budget-minutes 0 --output " + table.string()) ==
+            0);
+    CHECK_THAT(test::read_text(out.string()), Catch::Contains("shipped") && Catch::Contains("tuned"));
+    auto t = ScheduleTable::load(table.string());
+    REQUIRE(t.ok());
+    CHECK(t->target == cpu_target());
+    CHECK_FALSE(t->entries.empty());
+
+    REQUIRE(cli("bench --model " + model + " --input-shape 1,3,20,16 --runs 2 --warmup 0 --json --schedule manual,auto," +
+                table.string()) == 0);
+    const auto j = nlohmann::json::parse(test::read_text(out.string()));
+    REQUIRE(j.at("schedules").size() == 3);
+    CHECK(j.at("schedule") == "manual");
+    CHECK(j.at("schedules")[1].at("schedule") == "auto");
+
+    CHECK(cli("bench --model " + model + " --input-shape 1,3,20,16 --runs 1 --schedule " + (dir / "none.txt").string()) ==
+          1);
+    CHECK_THAT(test::read_text(err.string()), Catch::Contains("ae2d: error: --schedule: cannot open"));
+    fs::remove_all(dir);
+}
