@@ -40,11 +40,7 @@ public:
             ae2d::schedules::estimate_activation(output);
             return;
         }
-        if (get_target().has_gpu_feature()) {
-            ae2d::schedules::gpu::schedule_elementwise(output);
-        } else {
-            ae2d::schedules::schedule_elementwise(output, get_target());
-        }
+        ae2d::schedules::schedule_elementwise_for(output, get_target());
     }
 
 private:

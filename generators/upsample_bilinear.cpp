@@ -32,11 +32,7 @@ public:
             return;
         }
         // Factors 1 and 2 read their x taps with dense loads; any other size gathers.
-        if (get_target().has_gpu_feature()) {
-            ae2d::schedules::gpu::schedule_elementwise(output, up.x_window_cases);
-        } else {
-            ae2d::schedules::schedule_elementwise(output, get_target(), up.x_window_cases);
-        }
+        ae2d::schedules::schedule_elementwise_for(output, get_target(), up.x_window_cases);
     }
 
 private:

@@ -165,3 +165,18 @@ inline void schedule_conv(const ConvStage &s) {
 }
 
 }  // namespace ae2d::schedules::gpu
+
+namespace ae2d::schedules {
+
+// The element-wise schedule for the generator's target: GPU blocks and threads, or CPU vectors
+// and cores (cpu_schedule.h). The one choice every element-wise generator makes.
+inline void schedule_elementwise_for(Halide::Func out, const Halide::Target &t,
+                                     const std::vector<Halide::Expr> &specializations = {}) {
+    if (t.has_gpu_feature()) {
+        gpu::schedule_elementwise(out, specializations);
+    } else {
+        schedule_elementwise(out, t, specializations);
+    }
+}
+
+}  // namespace ae2d::schedules

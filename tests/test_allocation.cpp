@@ -20,13 +20,31 @@ namespace {
 std::atomic<long> g_new_calls{0};
 }  // namespace
 
-void *operator new(std::size_t size) {
+// Every replaceable form except the aligned ones (which keep the library's own pair), so that
+// each delete matches its new (AddressSanitizer checks that).
+namespace {
+void *counted_malloc(std::size_t size) noexcept {
     g_new_calls.fetch_add(1, std::memory_order_relaxed);
-    if (void *p = std::malloc(size ? size : 1)) return p;
+    return std::malloc(size ? size : 1);
+}
+}  // namespace
+
+void *operator new(std::size_t size) {
+    if (void *p = counted_malloc(size)) return p;
     throw std::bad_alloc();
 }
+void *operator new[](std::size_t size) {
+    if (void *p = counted_malloc(size)) return p;
+    throw std::bad_alloc();
+}
+void *operator new(std::size_t size, const std::nothrow_t &) noexcept { return counted_malloc(size); }
+void *operator new[](std::size_t size, const std::nothrow_t &) noexcept { return counted_malloc(size); }
 void operator delete(void *p) noexcept { std::free(p); }
+void operator delete[](void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
+void operator delete(void *p, const std::nothrow_t &) noexcept { std::free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { std::free(p); }
 
 // One worker, so that every pass asks for its scratch in the same order: with several, which
 // tasks overlap depends on the OS scheduler, and the pool grows until it has seen each stage at
