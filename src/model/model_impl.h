@@ -39,14 +39,14 @@ struct Model::Impl {
     std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
 
     mutable std::mutex mutex;  // guards `shapes` and `clock`
-    mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // array keys: a lookup allocates nothing
+    mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // by (n, c, h, w): a lookup allocates nothing
     mutable uint64_t clock = 0;
 
     // Plans (or finds) the shape and checks the plan against `limits` before anything is
     // allocated for it; a refused shape is not cached.
     Expected<std::shared_ptr<const runtime::ExecutionPlan>> plan_for(const Shape4 &s, const Limits &limits) const {
         std::lock_guard<std::mutex> lock(mutex);
-        const std::array<int64_t, 4> key{s.n, s.c, s.h, s.w};
+        const ShapeKey key = key_of(s);
         auto it = shapes.find(key);
         if (it != shapes.end()) {
             it->second.last_use = ++clock;
@@ -74,15 +74,7 @@ struct Model::Impl {
     }
     // An idle arena of the shape, or a new one (nullptr when out of memory).
     std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-            if (it != shapes.end() && !it->second.free_arenas.empty()) {
-                auto a = std::move(it->second.free_arenas.back());
-                it->second.free_arenas.pop_back();
-                return a;
-            }
-        }
+        if (auto idle = take_idle(s, &ShapeEntry::free_arenas)) return idle;
         try {  // outside the lock: a large allocation must not stall the other threads
             return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
         } catch (const std::bad_alloc &) {
@@ -90,28 +82,40 @@ struct Model::Impl {
         }
     }
     void give_back(const Shape4 &s, std::unique_ptr<std::vector<float>> arena) const {
-        std::lock_guard<std::mutex> lock(mutex);
-        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-        if (it != shapes.end()) it->second.free_arenas.push_back(std::move(arena));  // else: evicted, free it
+        put_idle(s, &ShapeEntry::free_arenas, std::move(arena));
     }
     // The same for the device buffers of a GPU backend.
     Expected<std::unique_ptr<runtime::DeviceArena>> take_device_arena(const Shape4 &s,
                                                                       const runtime::ExecutionPlan &plan) const {
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-            if (it != shapes.end() && !it->second.free_device_arenas.empty()) {
-                auto a = std::move(it->second.free_device_arenas.back());
-                it->second.free_device_arenas.pop_back();
-                return a;
-            }
-        }
+        if (auto idle = take_idle(s, &ShapeEntry::free_device_arenas)) return idle;
         return runtime::make_device_arena(plan, backend);
     }
     void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
+        put_idle(s, &ShapeEntry::free_device_arenas, std::move(arena));
+    }
+
+private:
+    using ShapeKey = std::array<int64_t, 4>;  // (n, c, h, w): a lookup allocates nothing
+    static ShapeKey key_of(const Shape4 &s) { return {s.n, s.c, s.h, s.w}; }
+
+    // One of a shape's pools of idle arenas (host or device), or nullptr when it has none.
+    template<typename Arena>
+    using Pool = std::vector<std::unique_ptr<Arena>> ShapeEntry::*;
+    template<typename Arena>
+    std::unique_ptr<Arena> take_idle(const Shape4 &s, Pool<Arena> pool) const {
         std::lock_guard<std::mutex> lock(mutex);
-        auto it = shapes.find(std::array<int64_t, 4>{s.n, s.c, s.h, s.w});
-        if (it != shapes.end()) it->second.free_device_arenas.push_back(std::move(arena));
+        auto it = shapes.find(key_of(s));
+        if (it == shapes.end() || (it->second.*pool).empty()) return nullptr;
+        auto arena = std::move((it->second.*pool).back());
+        (it->second.*pool).pop_back();
+        return arena;
+    }
+    // Returns an arena to its shape's pool; a shape evicted meanwhile frees it instead.
+    template<typename Arena>
+    void put_idle(const Shape4 &s, Pool<Arena> pool, std::unique_ptr<Arena> arena) const {
+        std::lock_guard<std::mutex> lock(mutex);
+        auto it = shapes.find(key_of(s));
+        if (it != shapes.end()) (it->second.*pool).push_back(std::move(arena));
     }
 };
 
