@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "ae2d/model.h"
 #include "ae2d/tensor.h"
 #include "io/npy.h"
 #include "test_support.h"
@@ -53,6 +56,22 @@ inline void require_close(const Tensor &got, const Tensor &ref) {
     INFO("max |y - ref| = " << max_diff << ", max |ref| = " << max_ref);
     CHECK(max_ref > 0.1);
     CHECK(max_diff <= 1e-4 * max_ref);
+}
+
+// `threads` threads each run `calls` forward passes of the fixture's input on one shared model at
+// once; every thread's last result must meet the bound.
+inline void require_concurrent_parity(const Model &model, const Fixture &f, int threads, int calls) {
+    std::vector<Tensor> results(threads);
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+        workers.emplace_back([&, t] {
+            for (int i = 0; i < calls; ++i) {
+                auto y = model.forward(f.input);
+                if (y.ok()) results[t] = *y;
+            }
+        });
+    for (auto &w : workers) w.join();
+    for (const Tensor &r : results) require_close(r, f.expected);
 }
 
 }  // namespace ae2d::test

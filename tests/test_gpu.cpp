@@ -17,7 +17,6 @@
 #include <random>
 #include <string>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 #include "ae2d/ae2d.h"
@@ -100,18 +99,7 @@ TEST_CASE("OpenCL backend: one model serves several threads and shapes, profile 
     if (!usable_or_skip(Backend::OpenCL)) return;
     auto model = Model::load(fixture_model("bneck_k3_d3"), {Backend::OpenCL});
     REQUIRE(model.ok());
-    const test::Fixture f = test::load_fixture("bneck_k3_d3");
-    std::vector<Tensor> results(3);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 3; ++t)
-        threads.emplace_back([&, t] {
-            for (int i = 0; i < 2; ++i) {
-                auto y = model->forward(f.input);
-                if (y.ok()) results[t] = *y;
-            }
-        });
-    for (auto &t : threads) t.join();
-    for (const Tensor &r : results) test::require_close(r, f.expected);
+    test::require_concurrent_parity(*model, test::load_fixture("bneck_k3_d3"), 3, 2);
 
     // Another shape (its own device buffers), batch 1, and a profiled call.
     Tensor small({1, 1, 9, 12});

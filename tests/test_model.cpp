@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <thread>
 
 #include "ae2d/model.h"
 #include "graph/builder.h"
@@ -61,18 +60,7 @@ TEST_CASE("unfused stages give the same result as fused ones", "[model][parity]"
 TEST_CASE("one model serves several threads at once", "[model][threads]") {
     auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
     REQUIRE(model.ok());
-    const Fixture f = load_fixture("bneck_k3_d3");
-    std::vector<Tensor> results(4);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t)
-        threads.emplace_back([&, t] {
-            for (int i = 0; i < 5; ++i) {
-                auto y = model->forward(f.input);
-                if (y.ok()) results[t] = *y;
-            }
-        });
-    for (auto &t : threads) t.join();
-    for (const Tensor &r : results) require_close(r, f.expected);
+    test::require_concurrent_parity(*model, load_fixture("bneck_k3_d3"), 4, 5);
 }
 
 TEST_CASE("configuration is inferred from tensor names and shapes", "[model][config]") {
