@@ -51,20 +51,17 @@ struct Variant {
     const char *name;
     Fn fn;
 };
+// Every stage library, once: the lists below (CPU variant tables, their names, GPU kernel sets)
+// are all made from it, in this order.
+#define AE2D_FOR_EACH_STAGE(X)                                                                        \
+    X(conv2d) X(conv2d_bias) X(norm_prelu_conv2d) X(norm_prelu_upsample_conv2d) X(instance_norm_stats) \
+        X(norm_prelu) X(norm_prelu_upsample) X(upsample_bilinear) X(residual_add) X(norm_residual_add)  \
+            X(center_crop)
+
 #define AE2D_VARIANT(name, fn) Variant<decltype(&fn)>{#name, &fn},
 #define AE2D_STAGE_VARIANTS(stage) \
     const Variant<decltype(&ae2d_##stage)> k_##stage[] = {AE2D_VARIANTS_##stage(AE2D_VARIANT)};
-AE2D_STAGE_VARIANTS(conv2d)
-AE2D_STAGE_VARIANTS(conv2d_bias)
-AE2D_STAGE_VARIANTS(norm_prelu_conv2d)
-AE2D_STAGE_VARIANTS(norm_prelu_upsample_conv2d)
-AE2D_STAGE_VARIANTS(instance_norm_stats)
-AE2D_STAGE_VARIANTS(norm_prelu)
-AE2D_STAGE_VARIANTS(norm_prelu_upsample)
-AE2D_STAGE_VARIANTS(upsample_bilinear)
-AE2D_STAGE_VARIANTS(residual_add)
-AE2D_STAGE_VARIANTS(norm_residual_add)
-AE2D_STAGE_VARIANTS(center_crop)
+AE2D_FOR_EACH_STAGE(AE2D_STAGE_VARIANTS)
 #undef AE2D_STAGE_VARIANTS
 #undef AE2D_VARIANT
 
@@ -81,19 +78,9 @@ struct Library {
 };
 
 const std::vector<Library> &libraries() {
-    static const std::vector<Library> all = {
-        {"conv2d", names_of(k_conv2d)},
-        {"conv2d_bias", names_of(k_conv2d_bias)},
-        {"norm_prelu_conv2d", names_of(k_norm_prelu_conv2d)},
-        {"norm_prelu_upsample_conv2d", names_of(k_norm_prelu_upsample_conv2d)},
-        {"instance_norm_stats", names_of(k_instance_norm_stats)},
-        {"norm_prelu", names_of(k_norm_prelu)},
-        {"norm_prelu_upsample", names_of(k_norm_prelu_upsample)},
-        {"upsample_bilinear", names_of(k_upsample_bilinear)},
-        {"residual_add", names_of(k_residual_add)},
-        {"norm_residual_add", names_of(k_norm_residual_add)},
-        {"center_crop", names_of(k_center_crop)},
-    };
+#define AE2D_LIBRARY(stage) {#stage, names_of(k_##stage)},
+    static const std::vector<Library> all = {AE2D_FOR_EACH_STAGE(AE2D_LIBRARY)};
+#undef AE2D_LIBRARY
     return all;
 }
 
@@ -178,31 +165,19 @@ namespace {
 // The AOT entry points of a GPU backend, built from the same generators as the CPU libraries
 // (same arguments, GPU schedules). The CPU ones come in variants (the tables above).
 struct Kernels {
-    decltype(&ae2d_conv2d) conv2d;
-    decltype(&ae2d_conv2d_bias) conv2d_bias;
-    decltype(&ae2d_norm_prelu_conv2d) norm_prelu_conv2d;
-    decltype(&ae2d_norm_prelu_upsample_conv2d) norm_prelu_upsample_conv2d;
-    decltype(&ae2d_instance_norm_stats) instance_norm_stats;
-    decltype(&ae2d_norm_prelu) norm_prelu;
-    decltype(&ae2d_norm_prelu_upsample) norm_prelu_upsample;
-    decltype(&ae2d_upsample_bilinear) upsample_bilinear;
-    decltype(&ae2d_residual_add) residual_add;
-    decltype(&ae2d_norm_residual_add) norm_residual_add;
-    decltype(&ae2d_center_crop) center_crop;
+#define AE2D_KERNEL_MEMBER(stage) decltype(&ae2d_##stage) stage;
+    AE2D_FOR_EACH_STAGE(AE2D_KERNEL_MEMBER)
+#undef AE2D_KERNEL_MEMBER
 };
-
-#define AE2D_KERNELS(suffix)                                                                                   \
-    Kernels {                                                                                                  \
-        ae2d_conv2d##suffix, ae2d_conv2d_bias##suffix, ae2d_norm_prelu_conv2d##suffix,                         \
-            ae2d_norm_prelu_upsample_conv2d##suffix, ae2d_instance_norm_stats##suffix, ae2d_norm_prelu##suffix, \
-            ae2d_norm_prelu_upsample##suffix, ae2d_upsample_bilinear##suffix, ae2d_residual_add##suffix,       \
-            ae2d_norm_residual_add##suffix, ae2d_center_crop##suffix                                          \
-    }
 
 #if AE2D_HAVE_GPU
 const Kernels &kernels_for(Backend backend) {
-    static const Kernels cuda = AE2D_KERNELS(_cuda);
-    static const Kernels opencl = AE2D_KERNELS(_opencl);
+#define AE2D_CUDA_KERNEL(stage) ae2d_##stage##_cuda,
+#define AE2D_OPENCL_KERNEL(stage) ae2d_##stage##_opencl,
+    static const Kernels cuda{AE2D_FOR_EACH_STAGE(AE2D_CUDA_KERNEL)};
+    static const Kernels opencl{AE2D_FOR_EACH_STAGE(AE2D_OPENCL_KERNEL)};
+#undef AE2D_CUDA_KERNEL
+#undef AE2D_OPENCL_KERNEL
     return backend == Backend::Cuda ? cuda : opencl;
 }
 #endif
