@@ -8,6 +8,7 @@
 #include "auto_estimates.h"
 #include "conv_schedule.h"
 #include "gpu_schedule.h"
+#include "winograd_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -42,10 +43,19 @@ public:
         Func w = ops::weights_clamped(weights, weights.dim(3).extent());
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
-        ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                              weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y,
-                                              no_bias);
-        output(x, y, co, n) = c.conv(x, y, co, n);
+        ops::Convolution c;
+        ops::Winograd wg;
+        if (tuning.winograd) {  // the "wino" variant: the same convolution for 3x3 stride-1 kernels
+            add_requirement(weights.dim(0).extent() == 3 && weights.dim(1).extent() == 3 && stride_x == 1 &&
+                                stride_y == 1,
+                            "the winograd variant runs 3x3 stride-1 convolutions only");
+            wg = ops::winograd_f4x4_3x3(padded, w, weights.dim(2).extent(), pad_x, pad_y, no_bias);
+            output(x, y, co, n) = wg.out(x, y, co, n);
+        } else {
+            c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
+                                 weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y, no_bias);
+            output(x, y, co, n) = c.conv(x, y, co, n);
+        }
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
@@ -59,6 +69,11 @@ public:
             pad_x.set_estimate(1);
             pad_y.set_estimate(1);
             ae2d::schedules::estimate_activation(output);
+            return;
+        }
+        if (tuning.winograd) {  // act and padded are inlined into wg.source, stored per chunk
+            const ae2d::schedules::WinogradStage stage{output, wg.funcs<ae2d::schedules::WinogradFuncs>(), {}};
+            ae2d::schedules::schedule_winograd(stage, get_target(), tuning.values());
             return;
         }
         // act and padded are inlined into c.phased, the per-strip (CPU) or per-tile (GPU) source

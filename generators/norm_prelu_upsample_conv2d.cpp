@@ -8,6 +8,7 @@
 #include "auto_estimates.h"
 #include "conv_schedule.h"
 #include "gpu_schedule.h"
+#include "winograd_schedule.h"
 #include "ops.h"
 
 namespace {
@@ -45,9 +46,18 @@ public:
         Func w = ops::weights_clamped(weights, weights.dim(3).extent());
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
-        ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                              weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias);
-        output(x, y, co, n) = c.conv(x, y, co, n);
+        ops::Convolution c;
+        ops::Winograd wg;
+        if (tuning.winograd) {  // the "wino" variant: the same convolution for 3x3 kernels
+            add_requirement(weights.dim(0).extent() == 3 && weights.dim(1).extent() == 3,
+                            "the winograd variant runs 3x3 convolutions only");
+            wg = ops::winograd_f4x4_3x3(padded, w, weights.dim(2).extent(), pad_x, pad_y, no_bias);
+            output(x, y, co, n) = wg.out(x, y, co, n);
+        } else {
+            c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
+                                 weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias);
+            output(x, y, co, n) = c.conv(x, y, co, n);
+        }
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
@@ -61,6 +71,12 @@ public:
             pad_x.set_estimate(1);
             pad_y.set_estimate(1);
             ae2d::schedules::estimate_activation(output);
+            return;
+        }
+        if (tuning.winograd) {  // act per chunk; up and padded inlined into wg.source, also per chunk
+            ae2d::schedules::WinogradStage stage{output, wg.funcs<ae2d::schedules::WinogradFuncs>(), {act}};
+            stage.source_specializations = up.x_window_cases;
+            ae2d::schedules::schedule_winograd(stage, get_target(), tuning.values());
             return;
         }
         // CPU: act is stored per strip (each up-sampled value reads four of them); up and padded

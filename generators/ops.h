@@ -4,6 +4,7 @@
 
 #include "Halide.h"
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -135,6 +136,89 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
     conv(x, y, co, n) += weights(r.x, r.y, r.z, co) *
                          phased(x + tap_x / stride_x, tap_x % stride_x, y * stride_y + r.y - pad_y, r.z, n);
     return {conv, r, phased};
+}
+
+// Winograd F(4x4, 3x3) (Lavin and Gray, 2016): a 3x3 stride-1 convolution (correlation, as
+// PyTorch's) computed on 4x4 output tiles, each from a 6x6 tile of the source:
+//   tile = A^T [ sum_ci (G g G^T) . (B^T d B) ] A
+// 36 multiplies per tile and channel pair instead of 144; the transforms are additions and
+// small constant multiplies. Tile (tx, ty) holds outputs x = 4 tx + i, y = 4 ty + j; (ex, ey)
+// index the 6x6 transformed domain. The transform matrices are the standard ones for the points
+// 0, -1, 1, -2, 2 and infinity.
+struct Winograd {
+    Func source;  // the padded source, src(x, y, c, n), as its own Func (the schedule stores it per strip)
+    Func u;       // transformed weights u(ex, ey, ci, co) = (G g G^T)(ex, ey)
+    Func tmp;     // input transform along x: tmp(ex, j, tx, ty, ci, n) = (B^T d)(ex, j)
+    Func v;       // and along y: v(ex, ey, tx, ty, ci, n) = (B^T d B)(ex, ey)
+    Func m;       // m(ex, ey, tx, ty, co, n) = sum_ci u(ex, ey, ci, co) * v(ex, ey, tx, ty, ci, n)
+    RDom channels;  // ci of m
+    Func z;       // output transform along ex, in output x: z(x, ey, ty, co, n) = (A^T m)(x % 4, ey)
+    Func out;     // out(x, y, co, n) = init(co) + (A^T m A)(x % 4, y % 4) of tile (x / 4, y / 4)
+
+    // What the schedule (schedules/winograd_schedule.h) places.
+    template<typename Funcs>
+    Funcs funcs() const { return {source, u, tmp, v, m, channels, z}; }
+};
+
+inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Expr &in_channels,
+                                  const Expr &pad_x, const Expr &pad_y, const Func &init) {
+    using Six = std::vector<Expr>;
+    // Rows of B^T applied to d0..d5, of G to g0..g2, of A^T to m0..m5.
+    auto bt = [](const Six &d) -> Six {
+        return {4.0f * d[0] - 5.0f * d[2] + d[4],
+                -4.0f * (d[1] + d[2]) + d[3] + d[4],
+                4.0f * (d[1] - d[2]) - d[3] + d[4],
+                2.0f * (d[3] - d[1]) + d[4] - d[2],
+                2.0f * (d[1] - d[3]) + d[4] - d[2],
+                4.0f * d[1] - 5.0f * d[3] + d[5]};
+    };
+    auto g = [](const Expr &g0, const Expr &g1, const Expr &g2) -> Six {
+        return {g0 * 0.25f,
+                (g0 + g1 + g2) * (-1.0f / 6),
+                (g0 - g1 + g2) * (-1.0f / 6),
+                g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6),
+                g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6),
+                g2};
+    };
+    auto at = [](const Six &m) -> Six {
+        return {m[0] + m[1] + m[2] + m[3] + m[4],
+                (m[1] - m[2]) + 2.0f * (m[3] - m[4]),
+                (m[1] + m[2]) + 4.0f * (m[3] + m[4]),
+                (m[1] - m[2]) + 8.0f * (m[3] - m[4]) + m[5]};
+    };
+    auto six = [](const std::function<Expr(int)> &f) {
+        Six s;
+        for (int k = 0; k < 6; k++) s.push_back(f(k));
+        return s;
+    };
+
+    Var x("x"), y("y"), c("c"), n("n"), co("co"), ci("ci");
+    Var ex("ex"), ey("ey"), tx("tx"), ty("ty"), j("j");
+    Winograd w;
+    w.source = Func("source");
+    w.source(x, y, c, n) = src(x, y, c, n);
+
+    Func gw("gw");  // G g along kx
+    gw(ex, j, ci, co) = mux(ex, g(weights(0, j, ci, co), weights(1, j, ci, co), weights(2, j, ci, co)));
+    w.u = Func("u");
+    w.u(ex, ey, ci, co) = mux(ey, g(gw(ex, 0, ci, co), gw(ex, 1, ci, co), gw(ex, 2, ci, co)));
+
+    w.tmp = Func("tmp");
+    w.tmp(ex, j, tx, ty, ci, n) =
+        mux(ex, bt(six([&](int i) { return w.source(4 * tx + i - pad_x, 4 * ty + j - pad_y, ci, n); })));
+    w.v = Func("v");
+    w.v(ex, ey, tx, ty, ci, n) = mux(ey, bt(six([&](int k) { return w.tmp(ex, k, tx, ty, ci, n); })));
+
+    w.channels = RDom(0, in_channels, "ci");
+    w.m = Func("m");
+    w.m(ex, ey, tx, ty, co, n) = 0.0f;
+    w.m(ex, ey, tx, ty, co, n) += w.u(ex, ey, w.channels, co) * w.v(ex, ey, tx, ty, w.channels, n);
+
+    w.z = Func("z");
+    w.z(x, ey, ty, co, n) = mux(x % 4, at(six([&](int k) { return w.m(k, ey, x / 4, ty, co, n); })));
+    w.out = Func("winograd");
+    w.out(x, y, co, n) = init(co) + mux(y % 4, at(six([&](int k) { return w.z(x, k, y / 4, co, n); })));
+    return w;
 }
 
 // Weights with the output-channel index clamped into [0, out_channels): schedules compute whole

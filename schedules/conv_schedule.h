@@ -78,6 +78,7 @@ struct ConvParams {
     int vectors_x = 0;     // vectors along x of the wide register tile
     int strip_rows = 0;    // output rows per parallel task
     int group_blocks = 0;  // channel blocks per parallel channel group
+    bool winograd = false; // Winograd F(4x4, 3x3) instead of direct (3x3 stride-1 stages only)
 };
 
 // ConvParams as generator parameters: a conv generator holds one of these as a member (Halide
@@ -89,8 +90,9 @@ struct ConvTuning {
     Halide::GeneratorParam<int> vectors_x{"vectors_x", 0, 0, 8};
     Halide::GeneratorParam<int> strip_rows{"strip_rows", 0, 0, 64};
     Halide::GeneratorParam<int> group_blocks{"group_blocks", 0, 0, 64};
+    Halide::GeneratorParam<bool> winograd{"winograd", false};
 
-    ConvParams values() const { return {co_block, tile_rows, vectors_x, strip_rows, group_blocks}; }
+    ConvParams values() const { return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd}; }
 };
 
 // Kernel shapes (kx, ky) and x strides of the ae2d convs that get specialized code: square 1, 3,

@@ -9,7 +9,11 @@
 #          strips (L2) on wide planes, more tasks on small ones.
 #   rows2  register tiles of 2 rows x 1 vector instead of 1 row x 2 vectors (same 12
 #          accumulators): 8-column tiles on narrow planes.
-set(AE2D_CONV_VARIANTS co4 strip4 rows2)
+#   wino   Winograd F(4x4, 3x3) (schedules/winograd_schedule.h): 4x fewer multiplies for 3x3
+#          stride-1 convolutions; the runtime runs it only on those (manual elsewhere). Its
+#          weight transform is per call, so it loses on small planes with many channels.
+set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)
 set(AE2D_CONV_VARIANT_rows2 tile_rows=2 vectors_x=1)
+set(AE2D_CONV_VARIANT_wino winograd=true)

@@ -146,6 +146,10 @@ TEST_CASE("malformed schedule tables are refused with the line number", "[schedu
                Catch::Contains("line 1") && Catch::Contains("no variant 'fastest'") && Catch::Contains("co4"));
     CHECK_THAT(parse_error("norm_prelu 3x3 s1x1 64 64 1 256 256 co4\n"),  // conv variants only on convs
                Catch::Contains("no variant 'co4'"));
+    // Winograd runs 3x3 stride-1 (or up-sampling) convolutions only.
+    CHECK_THAT(parse_error("conv2d 1x1 s1x1 64 64 1 256 256 wino\n"), Catch::Contains("3x3 convolutions at stride 1"));
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s2x2 64 64 1 128 128 wino\n"), Catch::Contains("line 1"));
+    CHECK(ScheduleTable::parse("norm_prelu_upsample_conv2d 3x3 u2x2 64 64 1 64 64 wino\n", "t").ok());
     CHECK_THAT(parse_error("# x\nnorm_prelu_conv2d 3by3 s1x1 64 64 1 256 256 co4\n"),
                Catch::Contains("line 2") && Catch::Contains("bad kernel '3by3'"));
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 t1x1 64 64 1 256 256 co4\n"), Catch::Contains("bad step 't1x1'"));
@@ -192,8 +196,11 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     CHECK(progress_calls == result->stages.size());
     for (const TunedStage &s : result->stages) {
         CHECK(s.occurrences >= 1);
-        // Every variant, less an Adams2019 build that refuses the (tiny) shape.
-        CHECK(s.median_ms.size() + 1 >= schedule_variants(s.key.stage).size());
+        // Every variant that runs the shape, less an Adams2019 build that refuses the (tiny) shape.
+        size_t applicable = 0;
+        for (const std::string &v : schedule_variants(s.key.stage)) applicable += variant_applies(v, s.key);
+        CHECK(s.median_ms.size() + 1 >= applicable);
+        for (const auto &timed : s.median_ms) CHECK(variant_applies(timed.first, s.key));
         CHECK(s.tuned_ms <= s.shipped_ms);  // a winner beats the current choice, or it stays
         if (s.key.variant != s.shipped_variant) CHECK(s.tuned_ms < s.shipped_ms * (1 - options.min_gain));
     }
@@ -239,4 +246,25 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
           1);
     CHECK_THAT(test::read_text(err.string()), Catch::Contains("ae2d: error: --schedule: cannot open"));
     fs::remove_all(dir);
+}
+
+TEST_CASE("the Winograd variant runs exactly the 3x3 stride-1 convolutions", "[schedule][winograd]") {
+    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+    REQUIRE(model.ok());
+    const test::Fixture f = test::load_fixture("bneck_k3_d3");
+    auto table = ScheduleTable::parse(
+        "conv2d * * * * * * * wino\nnorm_prelu_conv2d * * * * * * * wino\nnorm_prelu_upsample_conv2d * * * * * * * wino\n",
+        "wino.txt");
+    REQUIRE(table.ok());
+    ForwardProfile profile;
+    auto y = model->with_schedule(*table).forward(f.input, &profile);
+    REQUIRE(y.ok());
+    test::require_close(*y, f.expected);
+    int wino = 0;
+    for (const StageTiming &t : profile.stages_timed) {
+        const bool conv3x3_s1 = t.detail.rfind("3x3, ", 0) == 0 || t.detail.rfind("3x3 up", 0) == 0;
+        CHECK((t.variant == "wino") == conv3x3_s1);  // the others fall back to manual
+        wino += t.variant == "wino";
+    }
+    CHECK(wino > 0);
 }

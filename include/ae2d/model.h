@@ -42,6 +42,7 @@ struct StageTiming {
     std::string detail;  // "3x3 s2, 64->64, 128x128": kernel, stride, channels, output size
     int64_t macs = 0;    // direct-convolution multiply-accumulates (0 without weights)
     double seconds = 0;
+    std::string variant;  // the compiled variant that ran it: "manual", "auto", "wino", ...
 };
 
 // Wall time per stage kind and per stage of one forward pass, and the arena it used.

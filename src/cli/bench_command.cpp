@@ -138,7 +138,7 @@ void bench(const BenchOptions &o) {
                 nlohmann::json per = nlohmann::json::array();
                 for (const auto &t : c.mean_profile.stages_timed)
                     per.push_back({{"module", t.module}, {"kind", t.kind}, {"detail", t.detail}, {"macs", t.macs},
-                                   {"ms", t.seconds * 1e3}, {"gflops", stage_gflops(t)}});
+                                   {"ms", t.seconds * 1e3}, {"gflops", stage_gflops(t)}, {"variant", t.variant}});
                 j["per_stage"] = per;
             }
             j["auto_stages"] = c.profile.auto_stages;
@@ -175,10 +175,10 @@ void bench(const BenchOptions &o) {
         for (const auto &[kind, v] : c.mean_profile.seconds_by_stage_kind)
             std::printf("  %-26s %9.3f\n", kind.c_str(), v * 1e3);
         if (o.per_stage) {
-            std::printf("per stage    mean ms, GFLOP/s:\n");
+            std::printf("per stage    mean ms, GFLOP/s, variant:\n");
             for (const auto &t : c.mean_profile.stages_timed)
-                std::printf("  %-24s %-28s %-46s %9.3f %7.1f\n", t.kind.c_str(), t.detail.c_str(), t.module.c_str(),
-                            t.seconds * 1e3, stage_gflops(t));
+                std::printf("  %-24s %-28s %-46s %9.3f %7.1f  %s\n", t.kind.c_str(), t.detail.c_str(),
+                            t.module.c_str(), t.seconds * 1e3, stage_gflops(t), t.variant.c_str());
         }
     }
     if (!o.json) return;

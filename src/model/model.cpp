@@ -161,7 +161,8 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
             const std::string kind = graph::stage_kind_name(st.kind);
             profile->seconds_by_stage_kind[kind] += t.seconds;
             profile->stages_timed.push_back(
-                {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds});
+                {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds,
+                 runtime::stage_variant_names(runtime::stage_library(st))[size_t(t.variant)]});
         }
         profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
         profile->stages = static_cast<int>(p.graph.stages.size());

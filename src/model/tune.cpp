@@ -88,6 +88,10 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
         double round_seconds = 0;
         std::vector<bool> runs(names.size(), true);
         for (int v = 0; v < int(names.size()); ++v) {
+            if (!variant_applies(names[size_t(v)], t.key)) {  // Winograd on a 1x1 conv, ...
+                runs[size_t(v)] = false;
+                continue;
+            }
             double s = 0;
             Status r = timed(v, s);
             if (!r && v == runtime::kAutoVariant) {

@@ -148,9 +148,11 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
     plan->memory = plan_memory(plan->graph);
     const ScheduleTable manual = ScheduleTable::manual();
     const ScheduleTable &table = options.schedule ? *options.schedule : manual;
+    static const std::string table_manual_name = "manual";
     for (const Stage &s : plan->graph.stages) {
         const ScheduleEntry key = stage_schedule_key(plan->graph, s);
-        const std::string &variant = table.variant_for(key);
+        const std::string &chosen = table.variant_for(key);
+        const std::string &variant = variant_applies(chosen, key) ? chosen : table_manual_name;
         const std::vector<std::string> names = stage_variant_names(key.stage);
         const auto it = std::find(names.begin(), names.end(), variant);
         if (it == names.end())  // tables are checked when parsed; this guards hand-made ones
@@ -372,7 +374,7 @@ Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *
                     return ok.with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
             }
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            profile->stages.push_back({static_cast<int>(i), dt.count()});
+            profile->stages.push_back({static_cast<int>(i), dt.count(), fell_back ? kManualVariant : variant});
             profile->auto_stages += variant == kAutoVariant;
             profile->auto_fallbacks += fell_back;
         }

@@ -41,6 +41,7 @@ int64_t count_macs(const ExecutionPlan &plan);
 struct StageTime {
     int stage;  // index into plan.graph.stages
     double seconds;
+    int variant;  // the variant that ran (index into stage_variant_names of the stage's library)
 };
 
 // Per-stage wall time, filled when a profile is passed to execute().

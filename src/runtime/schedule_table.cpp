@@ -161,6 +161,8 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
         e.variant = f[8];
         Status ok = check_variant(e.stage, e.variant);
         if (!ok) return ok;
+        if (!variant_applies(e.variant, e))
+            return error("variant '" + e.variant + "' runs 3x3 convolutions at stride 1 only, not " + f[1] + " " + f[2]);
         table.entries.push_back(std::move(e));
     }
     return table;
@@ -217,6 +219,13 @@ std::string cpu_target() {
 }
 
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
+
+bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
+    if (variant != "wino") return true;
+    auto is = [](int64_t field, int64_t value) { return field == ScheduleEntry::kAny || field == value; };
+    const bool stride_1 = key.step_kind == 'u' || (is(key.step_h, 1) && is(key.step_w, 1));
+    return is(key.kernel_h, 3) && is(key.kernel_w, 3) && stride_1;
+}
 
 std::vector<std::string> schedule_variants(const std::string &stage) { return runtime::stage_variant_names(stage); }
 

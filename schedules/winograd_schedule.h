@@ -1,0 +1,152 @@
+// CPU schedule of the Winograd F(4x4, 3x3) convolutions (ops::winograd_f4x4_3x3 in generators/ops.h), the "wino"
+// variant of the 3x3 stride-1 conv stages.
+//
+// Vectors run along tiles (tx): each lane is one 4x4 output tile. Loop nest, outermost first:
+//   parallel (n, tile row ty):
+//     chunk of `chunk_tiles` tiles along x (4 * chunk_tiles output columns):
+//       source: the chunk's 6 source rows, all input channels (norm, PReLU, up-sampling, zero
+//               padding inlined), computed once
+//       v: input transform of the chunk, all input channels and 36 (ex, ey) (tmp per channel)
+//       block of co_block output channels:
+//         m_block: for each (ex, ey), register tiles of co_block channels x 2 vectors of tiles,
+//                  accumulated over ci: one broadcast weight per channel and one load per vector
+//                  per channel, as the direct conv's taps (this is the work that Winograd cuts 4x)
+//         z: output transform along ex, written in output x (interleaved stores)
+//         output: transform along ey, 4 rows, every tail guarded
+//   u (transformed weights) is computed once per call, before the tiles.
+#pragma once
+
+#include "Halide.h"
+#include "conv_schedule.h"
+#include "cpu_schedule.h"
+
+#include <vector>
+
+namespace ae2d::schedules {
+
+// The Funcs of ops::winograd_f4x4_3x3 (generators/ops.h), as the schedule sees them.
+struct WinogradFuncs {
+    Halide::Func source, u, tmp, v, m;
+    Halide::RDom channels;
+    Halide::Func z;
+};
+
+struct WinogradStage {
+    Halide::Func output;                    // output(x, y, co, n) = the Winograd result
+    WinogradFuncs w;
+    std::vector<Halide::Func> strip_funcs;  // producers of w.source stored per chunk (up-sampling's act)
+    std::vector<Halide::Expr> source_specializations = {};  // conditions w.source simplifies under
+};
+
+inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, const ConvParams &params = {}) {
+    using namespace Halide;
+    const ConvBlocking blocking = conv_blocking(t);
+    const int lanes = blocking.lanes;
+    const int co_block = params.co_block > 0 ? params.co_block : blocking.co_block;
+    const int vectors = 2;                   // tiles per register tile: 2 vectors (12 or 16 accumulators)
+    const int chunk_tiles = 2 * vectors * lanes;  // measured below
+    const WinogradFuncs &w = s.w;
+
+    Func output = s.output;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Var ty("ty"), j("j"), xc("xc"), xi("xi"), xv("xv"), cob("cob"), coi("coi"), task("task");
+    output.split(y, ty, j, 4, TailStrategy::GuardWithIf)
+        .split(x, xc, xi, 4 * chunk_tiles, TailStrategy::GuardWithIf)
+        .split(co, cob, coi, co_block, TailStrategy::GuardWithIf)
+        .split(xi, xi, xv, lanes, TailStrategy::GuardWithIf)
+        .reorder(xv, xi, j, coi, cob, xc, ty, n)
+        .never_partition(xc, cob, ty, n)
+        .fuse(ty, n, task)
+        .parallel(task)
+        .vectorize(xv)
+        .unroll(j);
+
+    // ---- the chunk's source rows, once per chunk (3% of columns recomputed at chunk edges).
+    for (Func f : s.strip_funcs) {  // these read the input directly: no running past it
+        f.compute_at(output, xc).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    }
+    {
+        Func f = w.source;
+        Var sx = f.args()[0];
+        for (const Expr &cond : s.source_specializations) {
+            f.specialize(cond).vectorize(sx, lanes, TailStrategy::RoundUp);
+        }
+        f.compute_at(output, xc).vectorize(sx, lanes, TailStrategy::RoundUp);
+    }
+
+    // ---- input transform: per input channel, tmp (6 x 6 rows of tile vectors) then v
+    {
+        Func v = w.v;
+        std::vector<Var> a = v.args();  // (ex, ey, tx, ty, ci, n)
+        Var txo("txo"), txi("txi");
+        v.compute_at(output, xc)
+            .reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5])  // one channel's 36 rows together
+            .split(a[2], txo, txi, lanes, TailStrategy::RoundUp)
+            .reorder(txi, a[0], a[1], txo, a[4], a[3], a[5])
+            .vectorize(txi)
+            .unroll(a[0])
+            .unroll(a[1]);
+        Func tmp = w.tmp;
+        std::vector<Var> b = tmp.args();  // (ex, j, tx, ty, ci, n)
+        tmp.compute_at(v, a[4])
+            .reorder_storage(b[2], b[0], b[1], b[3], b[4], b[5])  // tile vectors dense
+            .split(b[2], txo, txi, lanes, TailStrategy::RoundUp)
+            .reorder(txi, b[0], b[1], txo, b[3], b[4], b[5])
+            .vectorize(txi)
+            .unroll(b[0])
+            .unroll(b[1]);
+    }
+
+    // ---- the products: m_block holds one channel block's 36 x chunk tiles; m accumulates one
+    // register tile over ci.
+    Func m_block = Func(w.m).in(w.z);
+    {
+        std::vector<Var> a = m_block.args();  // (ex, ey, tx, ty, co, n)
+        Var txo("txo"), txi("txi"), tco("tco"), tci("tci");
+        m_block.compute_at(output, xc)
+            .reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5])  // tile vectors dense for z
+            .split(a[2], txo, txi, vectors * lanes, TailStrategy::RoundUp)
+            .split(a[4], tco, tci, co_block, TailStrategy::RoundUp)
+            .reorder(txi, tci, txo, tco, a[0], a[1], a[3], a[5])
+            .vectorize(txi, lanes)
+            .unroll(txi)
+            .unroll(tci);
+        Func m = w.m;
+        std::vector<Var> b = m.args();
+        m.compute_at(m_block, txo).vectorize(b[2], lanes).unroll(b[2]).unroll(b[4]);
+        m.update()
+            .reorder(b[2], b[4], w.channels.x, b[0], b[1], b[3], b[5])
+            .vectorize(b[2], lanes)
+            .unroll(b[2])
+            .unroll(b[4]);
+    }
+
+    // ---- output transform along ex, stored in output x: the 4 stores of a tile vector
+    // interleave into dense ones.
+    {
+        Func z = w.z;
+        std::vector<Var> a = z.args();  // (x, ey, ty, co, n)
+        Var tx("tx"), i("i");
+        z.compute_at(output, cob)
+            .split(a[0], tx, i, 4, TailStrategy::RoundUp)
+            .reorder(i, tx, a[1], a[2], a[3], a[4])
+            .vectorize(tx, lanes, TailStrategy::RoundUp)
+            .unroll(i)
+            .unroll(a[1]);
+    }
+
+    // ---- transformed weights: once per call, parallel over output channels.
+    {
+        Func u = w.u;
+        std::vector<Var> a = u.args();  // (ex, ey, ci, co)
+        u.compute_root()
+            .reorder_storage(a[3], a[2], a[0], a[1])  // co_block consecutive weights per broadcast
+            .reorder(a[3], a[0], a[1], a[2])
+            .vectorize(a[3], lanes, TailStrategy::GuardWithIf)
+            .unroll(a[0])
+            .unroll(a[1])
+            .parallel(a[2], 8, TailStrategy::GuardWithIf);
+    }
+}
+
+}  // namespace ae2d::schedules
