@@ -46,6 +46,9 @@ TEST_CASE("every stage variant matches the PyTorch reference", "[schedule][parit
             if (variant != "manual" && variant != "auto")
                 schedules.emplace_back(stage + " " + variant, every_stage_of(stage, variant));
     REQUIRE(schedules.size() >= 4);
+    // Every conv stage is tunable, the biased one (the network's last conv) included.
+    CHECK(schedule_variants("conv2d_bias") == schedule_variants("conv2d"));
+    CHECK(schedule_variants("conv2d_bias").size() > 2);
     for (const auto &entry : manifest) {
         const std::string name = entry.at("name");
         auto model = Model::load(test::source_path("tests/fixtures/" + name + ".safetensors"));
