@@ -43,7 +43,8 @@ public:
         Expr out_channels = weights.dim(3).extent();
 
         Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
-        Func w = ops::weights_clamped(weights, out_channels);
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, out_channels);
         Func init("init");
         if (has_bias) {
             ops::require_zero_mins(*bias);
@@ -54,7 +55,8 @@ public:
         }
         ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
                                               weights.dim(2).extent(), *stride_x, *stride_y, *pad_x,
-                                              *pad_y, init);
+                                              *pad_y, init,
+                                              /*read_phased=*/!gpu_auto);
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule

@@ -39,12 +39,14 @@ public:
 
         Func act = ops::norm_prelu(input, scale, shift, slope);
         Func padded = ops::zero_padded(act, input.dim(0).extent(), input.dim(1).extent());
-        Func w = ops::weights_clamped(weights, weights.dim(3).extent());
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, weights.dim(3).extent());
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
                                               weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y,
-                                              no_bias);
+                                              no_bias,
+                                              /*read_phased=*/!gpu_auto);
         output(x, y, co, n) = c.conv(x, y, co, n);
 
         // ---------------------------------------------------------------- schedule
