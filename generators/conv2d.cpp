@@ -44,7 +44,8 @@ public:
         Expr out_channels = weights.dim(3).extent();
 
         Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
-        Func w = ops::weights_clamped(weights, out_channels);
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, out_channels);
         Func init("init");
         if (has_bias) {
             ops::require_zero_mins(*bias);
@@ -63,7 +64,8 @@ public:
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), *stride_x, *stride_y, *pad_x, *pad_y, init);
+                                 weights.dim(2).extent(), *stride_x, *stride_y, *pad_x, *pad_y, init,
+                                 /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
 

@@ -50,8 +50,12 @@ public:
         Func var("var");
         var(c, n) = sum_sq_dev(c, n) / count;
 
-        scale(c, n) = cast<float>(cast<double>(gamma(c)) / sqrt(var(c, n) + Expr(kEps)));
-        shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale(c, n)));
+        // shift reads the scale from a Func of its own rather than from the output `scale`:
+        // Anderson2021 fails (an empty "Error:") on a pipeline in which one output reads another.
+        Func scale_value("scale_value");
+        scale_value(c, n) = cast<float>(cast<double>(gamma(c)) / sqrt(var(c, n) + Expr(kEps)));
+        scale(c, n) = scale_value(c, n);
+        shift(c, n) = cast<float>(cast<double>(beta(c)) - mean(c, n) * cast<double>(scale_value(c, n)));
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only

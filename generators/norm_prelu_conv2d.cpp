@@ -40,7 +40,8 @@ public:
 
         Func act = ops::norm_prelu(input, scale, shift, slope);
         Func padded = ops::zero_padded(act, input.dim(0).extent(), input.dim(1).extent());
-        Func w = ops::weights_clamped(weights, weights.dim(3).extent());
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, weights.dim(3).extent());
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c;
@@ -53,7 +54,8 @@ public:
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y, no_bias);
+                                 weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y, no_bias,
+                                 /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
 

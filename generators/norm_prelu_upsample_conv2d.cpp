@@ -43,7 +43,8 @@ public:
         Func act = ops::norm_prelu(input, scale, shift, slope);
         ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
         Func padded = ops::zero_padded(up.up, up_w, up_h);
-        Func w = ops::weights_clamped(weights, weights.dim(3).extent());
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, weights.dim(3).extent());
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c;
@@ -55,7 +56,8 @@ public:
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias);
+                                 weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias,
+                                 /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
 

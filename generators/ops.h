@@ -115,6 +115,8 @@ inline Upsampled upsample_bilinear(const Func &in, const Expr &in_w, const Expr 
 // and a tap reads phased(x + (kx - pad_x) div stride_x, (kx - pad_x) mod stride_x, ...), the same
 // element; consecutive outputs then read consecutive elements of `phased` whatever the stride.
 // `kernel` is the reduction domain (kx, ky, ci); the schedule orders and unrolls its loops.
+// With read_phased = false the taps read src directly and `phased` is undefined (Anderson2021
+// builds; see gpu_autoscheduled in auto_estimates.h).
 struct Convolution {
     Func conv;
     RDom kernel;
@@ -124,17 +126,20 @@ struct Convolution {
 inline Convolution convolution(const Func &src, const Func &weights, const Expr &kernel_w,
                                const Expr &kernel_h, const Expr &in_channels, const Expr &stride_x,
                                const Expr &stride_y, const Expr &pad_x, const Expr &pad_y,
-                               const Func &init) {
+                               const Func &init, bool read_phased = true) {
     Var x("x"), y("y"), co("co"), n("n"), xh("xh"), phase("phase"), c("c");
-    Func phased("phased");
-    phased(xh, phase, y, c, n) = src(xh * stride_x + phase, y, c, n);
-
     RDom r(0, kernel_w, 0, kernel_h, 0, in_channels, "tap");
     Expr tap_x = r.x - pad_x;  // Halide's integer / and % round toward -infinity
+    Expr tap_y = y * stride_y + r.y - pad_y;
     Func conv("conv");
     conv(x, y, co, n) = init(co);
-    conv(x, y, co, n) += weights(r.x, r.y, r.z, co) *
-                         phased(x + tap_x / stride_x, tap_x % stride_x, y * stride_y + r.y - pad_y, r.z, n);
+    if (!read_phased) {
+        conv(x, y, co, n) += weights(r.x, r.y, r.z, co) * src(x * stride_x + tap_x, tap_y, r.z, n);
+        return {conv, r, Func()};
+    }
+    Func phased("phased");
+    phased(xh, phase, y, c, n) = src(xh * stride_x + phase, y, c, n);
+    conv(x, y, co, n) += weights(r.x, r.y, r.z, co) * phased(x + tap_x / stride_x, tap_x % stride_x, tap_y, r.z, n);
     return {conv, r, phased};
 }
 

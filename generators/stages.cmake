@@ -3,7 +3,7 @@
 # schedules/variants.cmake) and, with AE2D_GPU, the OpenCL and CUDA ones.
 ae2d_add_stage(ae2d_residual_add residual_add)
 ae2d_add_stage(ae2d_conv2d conv2d TUNABLE bias=false)
-ae2d_add_stage(ae2d_conv2d_bias conv2d bias=true)
+ae2d_add_stage(ae2d_conv2d_bias conv2d TUNABLE bias=true)
 ae2d_add_stage(ae2d_norm_prelu_conv2d norm_prelu_conv2d TUNABLE)
 ae2d_add_stage(ae2d_norm_prelu_upsample_conv2d norm_prelu_upsample_conv2d TUNABLE)
 ae2d_add_stage(ae2d_instance_norm_stats instance_norm_stats)

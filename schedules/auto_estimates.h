@@ -1,7 +1,8 @@
-// Estimates for Halide's autoschedulers (the "auto" baseline builds of every stage): the
-// autoscheduler needs the extent of every input and output. They describe a middle layer of the
-// performance workloads (W2: 256 x 256 planes, 64 channels, batch 1, 3x3 kernels); a "half"
-// plane is the source of an up-sampling stage.
+// Estimates for Halide's autoschedulers (the "auto" baseline builds of every stage: Adams2019 on
+// the CPU, Anderson2021 on GPUs): the autoscheduler needs the extent of every input and output.
+// They describe a middle layer of the performance workloads (W2: 256 x 256 planes, 64 channels,
+// batch 1, 3x3 kernels); a "half" plane is the source of an up-sampling stage. The same sizes
+// suit a GPU: 64 x 256 x 256 outputs fill every SM of current GPUs many times over.
 #pragma once
 
 #include "Halide.h"
@@ -11,6 +12,16 @@ namespace ae2d::schedules {
 constexpr int kEstimatePlane = 256;
 constexpr int kEstimateChannels = 64;
 constexpr int kEstimateKernel = 3;
+
+// Whether this is an Anderson2021 build (the GPU autoscheduler). Anderson2021 cannot schedule a
+// Func computed at root with more than three dimensions of extent > 1: it puts GPU blocks on three
+// of them around a serial loop over another, which Halide rejects ("Funcs cannot be scheduled in
+// between GPU block loops"). Its conv builds avoid such Funcs: the taps read the source directly
+// rather than through the 5-D `phased` (ops::convolution), and the weights unclamped (the clamp
+// serves the manual schedules' whole channel blocks). The values computed are the same.
+inline bool gpu_autoscheduled(bool autoscheduled, const Halide::Target &t) {
+    return autoscheduled && t.has_gpu_feature();
+}
 
 // (x, y, c, n) activation; half = true for the half-size source of a x2 up-sampling.
 template<typename Buf>

@@ -56,29 +56,37 @@ bool usable_or_skip(Backend backend) {
     return false;
 }
 
-// Every fixture on `backend`, against PyTorch's output, with the CPU backend's bound; each
-// fixture's figure is printed (ctest -V shows it). A second call reuses the shape's device
-// buffers and must give the same result bit for bit.
+// Every fixture on `backend` with both GPU kernel sets (manual and Anderson2021), against
+// PyTorch's output, with the CPU backend's bound; each fixture's figure is printed (ctest -V
+// shows it). A second call reuses the shape's device buffers and must give the same result bit
+// for bit.
 void check_every_fixture(Backend backend) {
     const auto manifest = test::read_json("tests/fixtures/manifest.json");
     REQUIRE(manifest.size() >= 8);
     for (const auto &entry : manifest) {
         const std::string name = entry.at("name");
-        SECTION(name) {
-            auto model = Model::load(fixture_model(name), {backend});
-            INFO(model.message());
-            REQUIRE(model.ok());
-            CHECK(model->backend() == backend);
-            const test::Fixture f = test::load_fixture(name);
-            auto y = model->forward(f.input);
-            INFO(y.message());
-            REQUIRE(y.ok());
-            std::printf("%s parity %-24s max|y-ref|/max|ref| = %.3g\n", backend_name(backend), name.c_str(),
-                        test::relative_max_error(*y, f.expected));
-            test::require_close(*y, f.expected);
-            auto again = model->forward(f.input);
-            REQUIRE(again.ok());
-            CHECK(again->data == y->data);
+        for (const ScheduleTable &schedule : {ScheduleTable::manual(), ScheduleTable::automatic()}) {
+            SECTION(name + ", " + schedule.name) {
+                auto loaded = Model::load(fixture_model(name), {backend});
+                INFO(loaded.message());
+                REQUIRE(loaded.ok());
+                const Model model = loaded->with_schedule(schedule);
+                CHECK(model.backend() == backend);
+                const test::Fixture f = test::load_fixture(name);
+                ForwardProfile profile;
+                auto y = model.forward(f.input, &profile);
+                INFO(y.message());
+                REQUIRE(y.ok());
+                // The auto set runs Anderson2021 code wherever it takes the shape.
+                CHECK(profile.auto_stages == (schedule.name == "auto" ? profile.stages : 0));
+                std::printf("%s parity %-24s %-6s max|y-ref|/max|ref| = %.3g (%d of %d stages fell back to manual)\n",
+                            backend_name(backend), name.c_str(), schedule.name.c_str(),
+                            test::relative_max_error(*y, f.expected), profile.auto_fallbacks, profile.stages);
+                test::require_close(*y, f.expected);
+                auto again = model.forward(f.input);
+                REQUIRE(again.ok());
+                CHECK(again->data == y->data);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 // lines by line number, and a tuned table loads back and reproduces the tuned run.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -46,6 +47,9 @@ TEST_CASE("every stage variant matches the PyTorch reference", "[schedule][parit
             if (variant != "manual" && variant != "auto")
                 schedules.emplace_back(stage + " " + variant, every_stage_of(stage, variant));
     REQUIRE(schedules.size() >= 4);
+    // Every conv stage is tunable, the biased one (the network's last conv) included.
+    CHECK(schedule_variants("conv2d_bias") == schedule_variants("conv2d"));
+    CHECK(schedule_variants("conv2d_bias").size() > 2);
     for (const auto &entry : manifest) {
         const std::string name = entry.at("name");
         auto model = Model::load(test::source_path("tests/fixtures/" + name + ".safetensors"));
@@ -184,7 +188,8 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     REQUIRE(model.ok());
     const test::Fixture f = test::load_fixture("bneck_k3_d3");
     TuneOptions options;
-    options.budget_seconds = 0;  // the minimum rounds
+    options.budget_seconds = 3600;  // never reached: every stage gets the minimum rounds
+    options.max_rounds = options.min_rounds;
     size_t progress_calls = 0;
     options.progress = [&](size_t done, size_t total, const std::string &) {
         ++progress_calls;
@@ -196,6 +201,8 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     CHECK(progress_calls == result->stages.size());
     for (const TunedStage &s : result->stages) {
         CHECK(s.occurrences >= 1);
+        CHECK(s.measured);
+        CHECK(s.rounds == options.min_rounds);
         // Every variant that runs the shape, less an Adams2019 build that refuses the (tiny) shape.
         size_t applicable = 0;
         for (const std::string &v : schedule_variants(s.key.stage)) applicable += variant_applies(v, s.key);
@@ -216,6 +223,30 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     test::require_close(*y2, f.expected);
 }
 
+TEST_CASE("a spent tune budget keeps the current variants", "[schedule][tune]") {
+    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+    REQUIRE(model.ok());
+    const test::Fixture f = test::load_fixture("bneck_k3_d3");
+    TuneOptions options;
+    options.budget_seconds = 0;
+    size_t progress_calls = 0;
+    options.progress = [&](size_t, size_t, const std::string &) { ++progress_calls; };
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = tune(*model, f.input.shape, options);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    REQUIRE(result.ok());
+    REQUIRE_FALSE(result->stages.empty());
+    CHECK(progress_calls == result->stages.size());
+    CHECK(seconds < 10);  // one forward pass of a small fixture, nothing timed
+    for (const TunedStage &s : result->stages) {
+        INFO(s.key.key_text());
+        CHECK_FALSE(s.measured);
+        CHECK(s.median_ms.empty());
+        CHECK(s.key.variant == s.shipped_variant);
+        CHECK(s.shipped_variant == model->schedule().variant_for(s.key));  // the shipped table's choice
+    }
+}
+
 TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][tune][cli]") {
     const fs::path dir = fs::temp_directory_path() / ("ae2d-tune-test-" + std::to_string(::getpid()));
     fs::create_directories(dir);
@@ -229,7 +260,9 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
     };
     REQUIRE(cli("tune --model " + model + " --input-shape 1,3,20,16 --budget-minutes 0 --output " + table.string()) ==
             0);
-    CHECK_THAT(test::read_text(out.string()), Catch::Contains("shipped") && Catch::Contains("tuned"));
+    CHECK_THAT(test::read_text(out.string()), Catch::Contains("shipped") && Catch::Contains("tuned") &&
+                                                  Catch::Contains("kept: budget spent") &&
+                                                  Catch::Contains("measured 0 of"));
     auto t = ScheduleTable::load(table.string());
     REQUIRE(t.ok());
     CHECK(t->target == cpu_target());

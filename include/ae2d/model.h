@@ -52,9 +52,9 @@ struct ForwardProfile {
     int64_t arena_bytes = 0;  // on a GPU backend: the device memory of the intermediates
     int stages = 0;
     int64_t macs = 0;  // multiply-accumulates of the convolutions (direct method)
-    // Stages the schedule ran with their Adams2019 ("auto") build, and how many of those could not
-    // take their shape (the autoscheduler tiles by its estimates without tail cases) and ran
-    // their manual schedule instead.
+    // Stages the schedule ran with their autoscheduled ("auto") build (Adams2019, on a GPU
+    // Anderson2021), and how many of those could not take their shape (the autoscheduler tiles
+    // by its estimates without tail cases) and ran their manual schedule instead.
     int auto_stages = 0, auto_fallbacks = 0;
 };
 

@@ -2,7 +2,9 @@
 //
 // Every stage is compiled ahead of time in several variants: "manual" (the hand-written
 // schedule), "auto" (Halide's Adams2019 autoscheduler) and, for the convolutions, a few
-// alternative tilings ("co4", "strip4", "rows2") and Winograd ("wino"; see schedules/variants.cmake). A table maps a
+// alternative tilings ("co4", "strip4", "rows2") and Winograd ("wino"; see
+// schedules/variants.cmake). The GPU backends have "manual" and "auto" (Anderson2021) only; other
+// variants run "manual" there. A table maps a
 // stage shape to a variant; the first matching line wins, and stages that match no line run
 // the table's default variant. The text format (one stage per line, '#' starts a comment):
 //
@@ -46,7 +48,7 @@ public:
     std::string default_variant = "manual";
     std::vector<ScheduleEntry> entries;
 
-    // Every stage's hand-written schedule; every stage autoscheduled by Adams2019.
+    // Every stage's hand-written schedule; every stage autoscheduled (Adams2019, on a GPU Anderson2021).
     static ScheduleTable manual();
     static ScheduleTable automatic();
     // The table shipped for a target (schedules/tuned/<target>.txt, compiled in); a target

@@ -12,9 +12,11 @@
 namespace ae2d {
 
 struct TuneOptions {
-    double budget_seconds = 300;  // for all stages together; each stage still gets min_rounds
-    int min_rounds = 3;           // timed calls per variant, at least
-    int max_rounds = 15;          // and at most
+    // A hard limit on the measuring, all stages together: stages that its rest cannot give
+    // min_rounds keep their current variant (TunedStage::measured false).
+    double budget_seconds = 300;
+    int min_rounds = 3;   // timed calls per variant of a measured stage, at least
+    int max_rounds = 15;  // and at most
     // A variant replaces the model's current choice only if its median is this much faster;
     // smaller differences are noise on a shared machine, and the current choice stays.
     double min_gain = 0.03;
@@ -26,7 +28,8 @@ struct TunedStage {
     ScheduleEntry key;                  // the stage's shape; key.variant is the winner
     int occurrences = 0;                // stages of the network with this key
     std::string shipped_variant;        // the model's current choice
-    double shipped_ms = 0, tuned_ms = 0;  // medians of one call
+    bool measured = false;              // false: the budget was spent first, the choice is kept
+    double shipped_ms = 0, tuned_ms = 0;  // medians of one call (measured stages)
     std::vector<std::pair<std::string, double>> median_ms;  // every variant timed
     int rounds = 0;
 };

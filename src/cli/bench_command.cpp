@@ -169,8 +169,9 @@ void bench(const BenchOptions &o) {
         if (peak > 0) std::printf(", %.1f%% of peak", 100.0 * gflops / peak);
         std::printf("\n");
         if (c.profile.auto_stages > 0)
-            std::printf("auto         %d of %d stages ran their Adams2019 build; %d refused the shape and ran manual\n",
-                        c.profile.auto_stages - c.profile.auto_fallbacks, c.profile.stages, c.profile.auto_fallbacks);
+            std::printf("auto         %d of %d stages ran their %s build; %d refused the shape and ran manual\n",
+                        c.profile.auto_stages - c.profile.auto_fallbacks, c.profile.stages,
+                        *backend == Backend::Cpu ? "Adams2019" : "Anderson2021", c.profile.auto_fallbacks);
         std::printf("stages       mean ms per pass by kind (profiled runs):\n");
         for (const auto &[kind, v] : c.mean_profile.seconds_by_stage_kind)
             std::printf("  %-26s %9.3f\n", kind.c_str(), v * 1e3);
@@ -212,7 +213,8 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
     cmd->add_option("--schedule", o->schedules,
-                    "manual, auto (Adams2019), tuned (the shipped table) or a table file; several "
+                    "manual, auto (Adams2019; Anderson2021 on a GPU), tuned (the shipped table) or a table file "
+                    "(a GPU runs manual or auto builds: other variants run manual); several "
                     "(comma-separated or repeated) are compared in the same run (default: tuned)")
         ->delimiter(',');
     cmd->add_option("--peak-gflops", o->peak_gflops, "FP32 peak for peak_fraction (default: measure it)");

@@ -56,15 +56,25 @@ void tune_command(const TuneCommandOptions &o) {
     std::fprintf(report, "%-70s %5s  %-8s %9s  %-8s %9s  %6s\n", "stage (kernel step in out batch height width)",
                  "count", "shipped", "ms", "tuned", "ms", "ratio");
     double shipped_total = 0, tuned_total = 0;
+    size_t measured = 0;
     for (const TunedStage &t : result->stages) {
+        if (!t.measured) {
+            std::fprintf(report, "%-70s %5d  %-8s %9s  %-8s %9s  kept: budget spent\n", t.key.key_text().c_str(),
+                         t.occurrences, t.shipped_variant.c_str(), "-", t.key.variant.c_str(), "-");
+            continue;
+        }
         std::fprintf(report, "%-70s %5d  %-8s %9.3f  %-8s %9.3f  %6.3f\n", t.key.key_text().c_str(), t.occurrences,
                      t.shipped_variant.c_str(), t.shipped_ms, t.key.variant.c_str(), t.tuned_ms,
                      t.tuned_ms / t.shipped_ms);
         shipped_total += t.occurrences * t.shipped_ms;
         tuned_total += t.occurrences * t.tuned_ms;
+        ++measured;
     }
-    std::fprintf(report, "sum over the network's stages: shipped %.3f ms, tuned %.3f ms (%.3f)\n", shipped_total,
-                 tuned_total, tuned_total / shipped_total);
+    std::fprintf(report, "measured %zu of %zu stages within the budget of %g minutes\n", measured,
+                 result->stages.size(), o.budget_minutes);
+    if (measured > 0)
+        std::fprintf(report, "sum over the measured stages: shipped %.3f ms, tuned %.3f ms (%.3f)\n", shipped_total,
+                     tuned_total, tuned_total / shipped_total);
     if (o.output.empty()) {
         std::cout << text;
         return;
@@ -81,7 +91,9 @@ void add_tune_command(CLI::App &app) {
     CLI::App *cmd = app.add_subcommand("tune", "Time every compiled schedule variant of each stage, write the winners");
     cmd->add_option("--model,-m", o->model, "safetensors file")->required();
     cmd->add_option("--input-shape", o->input_shape, "B,C,H,W")->required();
-    cmd->add_option("--budget-minutes", o->budget_minutes, "time to spend measuring, all stages together")
+    cmd->add_option("--budget-minutes", o->budget_minutes,
+                    "time limit for the measuring, all stages together; stages not measured by then keep "
+                    "their variant")
         ->capture_default_str();
     cmd->add_option("--output,-o", o->output, "table file to write (default: stdout, report on stderr)");
     cmd->add_option("--schedule", o->schedule,

@@ -56,7 +56,6 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
         }
         result.stages[it->second].occurrences++;
     }
-    const double stage_budget = options.budget_seconds / double(std::max<size_t>(1, result.stages.size()));
 
     Tensor x({shape.n, shape.c, shape.h, shape.w});
     std::mt19937 rng(1234);
@@ -71,11 +70,27 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
         return Status::Error("out of memory for a forward pass on " + shape_to_string(input_shape));
     }
 
+    // The budget is a hard limit on the measuring: each stage gets an even share of what is left,
+    // and once too little is left for its minimum rounds, it and every later stage keep their
+    // current variant. Only one stage's untimed first calls can run past the deadline.
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(options.budget_seconds));
+    auto seconds_left = [&] { return std::chrono::duration<double>(deadline - Clock::now()).count(); };
+    bool budget_spent = false;
     size_t done = 0;
+    auto keep = [&](TunedStage &t) {
+        budget_spent = true;
+        t.key.variant = t.shipped_variant;
+        ++done;
+        if (options.progress) options.progress(done, result.stages.size(), t.key.key_text());
+        return Status::Ok();
+    };
     auto hook = [&](size_t stage_index, const std::function<Status(int)> &run) -> Status {
         const int d = distinct_of_stage[stage_index];
         if (d < 0) return Status::Ok();
         TunedStage &t = result.stages[size_t(d)];
+        if (budget_spent || seconds_left() <= 0) return keep(t);
         const std::vector<std::string> names = runtime::stage_variant_names(t.key.stage);
         auto timed = [&](int v, double &seconds) {
             const auto t0 = std::chrono::steady_clock::now();
@@ -101,8 +116,10 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
             if (!r) return r.with_context("variant " + names[size_t(v)]);
             round_seconds += s;
         }
-        const int rounds = std::clamp(int(stage_budget / std::max(round_seconds, 1e-9)), options.min_rounds,
-                                      options.max_rounds);
+        const double round = std::max(round_seconds, 1e-9), left = seconds_left();
+        if (left < options.min_rounds * round) return keep(t);
+        const double share = left / double(result.stages.size() - done);
+        const int rounds = int(std::clamp(share / round, double(options.min_rounds), double(options.max_rounds)));
         // Rounds interleave the variants (rotating the order) so that load changes hit all alike.
         std::vector<std::vector<double>> samples(names.size());
         for (int r = 0; r < rounds; ++r) {
@@ -120,6 +137,7 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
             shipped = runtime::kManualVariant;
             t.shipped_variant = names[shipped];
         }
+        t.measured = true;
         t.rounds = rounds;
         t.shipped_ms = median_of(samples[shipped]);
         size_t best = shipped;

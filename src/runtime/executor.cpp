@@ -7,30 +7,6 @@
 #include "HalideBuffer.h"
 #include "HalideRuntime.h"
 #include "ae2d_stage_variants.h"
-#if AE2D_HAVE_GPU
-#include "ae2d_center_crop_cuda.h"
-#include "ae2d_conv2d_cuda.h"
-#include "ae2d_conv2d_bias_cuda.h"
-#include "ae2d_instance_norm_stats_cuda.h"
-#include "ae2d_norm_prelu_cuda.h"
-#include "ae2d_norm_prelu_conv2d_cuda.h"
-#include "ae2d_norm_prelu_upsample_cuda.h"
-#include "ae2d_norm_prelu_upsample_conv2d_cuda.h"
-#include "ae2d_norm_residual_add_cuda.h"
-#include "ae2d_residual_add_cuda.h"
-#include "ae2d_upsample_bilinear_cuda.h"
-#include "ae2d_center_crop_opencl.h"
-#include "ae2d_conv2d_opencl.h"
-#include "ae2d_conv2d_bias_opencl.h"
-#include "ae2d_instance_norm_stats_opencl.h"
-#include "ae2d_norm_prelu_opencl.h"
-#include "ae2d_norm_prelu_conv2d_opencl.h"
-#include "ae2d_norm_prelu_upsample_opencl.h"
-#include "ae2d_norm_prelu_upsample_conv2d_opencl.h"
-#include "ae2d_norm_residual_add_opencl.h"
-#include "ae2d_residual_add_opencl.h"
-#include "ae2d_upsample_bilinear_opencl.h"
-#endif
 #include "graph/passes.h"
 #include "graph/shapes.h"
 #include "runtime/halide_errors.h"
@@ -165,21 +141,33 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
 namespace {
 
 // The AOT entry points of a GPU backend, built from the same generators as the CPU libraries
-// (same arguments, GPU schedules). The CPU ones come in variants (the tables above).
+// (same arguments). The CPU ones come in variants (the tables above); a GPU backend has two sets,
+// indexed by variant: kManualVariant (the GPU schedules) and kAutoVariant (Anderson2021).
 struct Kernels {
 #define AE2D_KERNEL_MEMBER(stage) decltype(&ae2d_##stage) stage;
     AE2D_FOR_EACH_STAGE(AE2D_KERNEL_MEMBER)
 #undef AE2D_KERNEL_MEMBER
 };
+static_assert(kManualVariant == 0 && kAutoVariant == 1, "GPU kernel sets are indexed by variant");
+
+// The variant a GPU stage runs for the plan's `variant`: auto, or manual for every other name
+// (the conv tilings exist on the CPU only).
+int gpu_variant(int variant) { return variant == kAutoVariant ? kAutoVariant : kManualVariant; }
 
 #if AE2D_HAVE_GPU
-const Kernels &kernels_for(Backend backend) {
-#define AE2D_CUDA_KERNEL(stage) ae2d_##stage##_cuda,
-#define AE2D_OPENCL_KERNEL(stage) ae2d_##stage##_opencl,
-    static const Kernels cuda{AE2D_FOR_EACH_STAGE(AE2D_CUDA_KERNEL)};
-    static const Kernels opencl{AE2D_FOR_EACH_STAGE(AE2D_OPENCL_KERNEL)};
-#undef AE2D_CUDA_KERNEL
-#undef AE2D_OPENCL_KERNEL
+const Kernels *kernels_for(Backend backend) {
+#define AE2D_KERNEL(stage, suffix) ae2d_##stage##suffix,
+#define AE2D_CUDA(stage) AE2D_KERNEL(stage, _cuda)
+#define AE2D_CUDA_AUTO(stage) AE2D_KERNEL(stage, _cuda_auto)
+#define AE2D_OPENCL(stage) AE2D_KERNEL(stage, _opencl)
+#define AE2D_OPENCL_AUTO(stage) AE2D_KERNEL(stage, _opencl_auto)
+    static const Kernels cuda[] = {{AE2D_FOR_EACH_STAGE(AE2D_CUDA)}, {AE2D_FOR_EACH_STAGE(AE2D_CUDA_AUTO)}};
+    static const Kernels opencl[] = {{AE2D_FOR_EACH_STAGE(AE2D_OPENCL)}, {AE2D_FOR_EACH_STAGE(AE2D_OPENCL_AUTO)}};
+#undef AE2D_KERNEL
+#undef AE2D_CUDA
+#undef AE2D_CUDA_AUTO
+#undef AE2D_OPENCL
+#undef AE2D_OPENCL_AUTO
     return backend == Backend::Cuda ? cuda : opencl;
 }
 #endif
@@ -259,13 +247,16 @@ private:
 
 class StageRunner {
 public:
-    // `gpu` null: the CPU libraries, each stage in the variant the caller names.
+    // `gpu` null: the CPU libraries, each stage in the variant the caller names; otherwise a
+    // backend's kernel sets (kernels_for), a stage in gpu_variant() of the one named.
     StageRunner(const ExecutionPlan &plan, const Kernels *gpu, const BufferSource &buffers)
         : plan_(plan), gpu_(gpu), b_(buffers) {}
 
-    // Runs one stage. An Adams2019 build ("auto") tiles by its estimates without tail cases and
-    // refuses smaller shapes with a bounds error before computing anything; with
+    // Runs one stage. An autoscheduled build ("auto") may tile by its estimates without tail cases
+    // and refuse smaller shapes with a bounds error before computing anything; with
     // `fallback_to_manual` such a stage then runs its manual schedule and *fell_back is set.
+    bool on_gpu() const { return gpu_ != nullptr; }
+
     Status run(const Stage &s, int variant, bool fallback_to_manual = false, bool *fell_back = nullptr) {
         int code = call(s, variant);
         if (code == halide_error_code_access_out_of_bounds && variant == kAutoVariant && fallback_to_manual) {
@@ -279,12 +270,11 @@ public:
                              " failed (Halide error " + std::to_string(code) + (why.empty() ? "" : ": " + why) + ")");
     }
 
-    bool on_gpu() const { return gpu_ != nullptr; }
-
 private:
 // The stage's function: the GPU backend's, or the CPU variant v.
-#define AE2D_STAGE_FN(stage) (gpu_ ? gpu_->stage : k_##stage[v].fn)
+#define AE2D_STAGE_FN(stage) (gpu_ ? gpu_[v].stage : k_##stage[v].fn)
     int call(const Stage &s, int v) {
+        if (gpu_) v = gpu_variant(v);
         const auto &in = s.inputs;
         switch (s.kind) {
         case StageKind::Conv2d: {
@@ -346,7 +336,7 @@ private:
     const BufferSource &b_;
 };
 
-// Runs the plan's stages in order, each in its planned variant (GPU: the one build); `hook`
+// Runs the plan's stages in order, each in its planned variant (GPU: manual or auto); `hook`
 // (CPU only) may run variants of each stage first; with a profile, `sync` (if any) after each
 // stage so that asynchronous GPU launches are timed by what they do.
 Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *profile,
@@ -362,7 +352,7 @@ Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *
             });
             if (!ok) return ok;
         }
-        const int variant = runner.on_gpu() ? kManualVariant : plan.variants[i];  // one build per GPU stage
+        const int variant = plan.variants[i];
         const auto t0 = std::chrono::steady_clock::now();
         bool fell_back = false;
         Status ok = runner.run(s, variant, /*fallback_to_manual=*/true, &fell_back);
@@ -374,7 +364,8 @@ Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *
                     return ok.with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
             }
             const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-            profile->stages.push_back({static_cast<int>(i), dt.count(), fell_back ? kManualVariant : variant});
+            const int ran = fell_back ? kManualVariant : runner.on_gpu() ? gpu_variant(variant) : variant;
+            profile->stages.push_back({static_cast<int>(i), dt.count(), ran});
             profile->auto_stages += variant == kAutoVariant;
             profile->auto_fallbacks += fell_back;
         }
@@ -558,7 +549,7 @@ Status execute_on_device(const ExecutionPlan &plan, const DeviceWeights &weights
     DeviceBuffers buffers(arena, weights);
     const Kernels *gpu = nullptr;
 #if AE2D_HAVE_GPU
-    gpu = &kernels_for(arena.backend);
+    gpu = kernels_for(arena.backend);
 #endif
     if (gpu == nullptr) return Status::Error(std::string("backend ") + backend_name(arena.backend) + " is not compiled in");
     StageRunner runner(plan, gpu, buffers);

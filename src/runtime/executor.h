@@ -47,7 +47,7 @@ struct StageTime {
 // Per-stage wall time, filled when a profile is passed to execute().
 struct StageProfile {
     std::vector<StageTime> stages;  // in execution order
-    int auto_stages = 0;     // stages the schedule ran with their Adams2019 build ...
+    int auto_stages = 0;     // stages the schedule ran with their autoscheduled build ...
     int auto_fallbacks = 0;  // ... of which this many could not take the shape and ran manual
 };
 
