@@ -152,7 +152,9 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
 // 0, -1, 1, -2, 2 and infinity.
 struct Winograd {
     Func source;  // the padded source, src(x, y, c, n), as its own Func (the schedule stores it per strip)
-    Func u;       // transformed weights u(ex, ey, ci, co) = (G g G^T)(ex, ey)
+    Func taps;    // the weights g(kx, ky, ci, co), as their own Func (the schedule transposes them)
+    Func gw;      // weight transform along kx: gw(ex, ky, ci, co) = (G g)(ex, ky)
+    Func u;       // and along ky: u(ex, ey, ci, co) = (G g G^T)(ex, ey)
     Func tmp;     // input transform along x: tmp(ex, j, tx, ty, ci, n) = (B^T d)(ex, j)
     Func v;       // and along y: v(ex, ey, tx, ty, ci, n) = (B^T d B)(ex, ey)
     Func m;       // m(ex, ey, tx, ty, co, n) = sum_ci u(ex, ey, ci, co) * v(ex, ey, tx, ty, ci, n)
@@ -162,7 +164,7 @@ struct Winograd {
 
     // What the schedule (schedules/winograd_schedule.h) places.
     template<typename Funcs>
-    Funcs funcs() const { return {source, u, tmp, v, m, channels, z}; }
+    Funcs funcs() const { return {source, taps, gw, u, tmp, v, m, channels, z}; }
 };
 
 inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Expr &in_channels,
@@ -203,10 +205,12 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Ex
     w.source = Func("source");
     w.source(x, y, c, n) = src(x, y, c, n);
 
-    Func gw("gw");  // G g along kx
-    gw(ex, j, ci, co) = mux(ex, g(weights(0, j, ci, co), weights(1, j, ci, co), weights(2, j, ci, co)));
+    w.taps = Func("taps");
+    w.taps(x, y, ci, co) = weights(x, y, ci, co);
+    w.gw = Func("gw");
+    w.gw(ex, j, ci, co) = mux(ex, g(w.taps(0, j, ci, co), w.taps(1, j, ci, co), w.taps(2, j, ci, co)));
     w.u = Func("u");
-    w.u(ex, ey, ci, co) = mux(ey, g(gw(ex, 0, ci, co), gw(ex, 1, ci, co), gw(ex, 2, ci, co)));
+    w.u(ex, ey, ci, co) = mux(ey, g(w.gw(ex, 0, ci, co), w.gw(ex, 1, ci, co), w.gw(ex, 2, ci, co)));
 
     w.tmp = Func("tmp");
     w.tmp(ex, j, tx, ty, ci, n) =

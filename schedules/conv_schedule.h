@@ -79,6 +79,7 @@ struct ConvParams {
     int strip_rows = 0;    // output rows per parallel task
     int group_blocks = 0;  // channel blocks per parallel channel group
     bool winograd = false; // Winograd F(4x4, 3x3) instead of direct (3x3 stride-1 stages only)
+    bool winograd_plane = false;  // Winograd products one (ex, ey) at a time over whole planes
 };
 
 // ConvParams as generator parameters: a conv generator holds one of these as a member (Halide
@@ -91,8 +92,11 @@ struct ConvTuning {
     Halide::GeneratorParam<int> strip_rows{"strip_rows", 0, 0, 64};
     Halide::GeneratorParam<int> group_blocks{"group_blocks", 0, 0, 64};
     Halide::GeneratorParam<bool> winograd{"winograd", false};
+    Halide::GeneratorParam<bool> winograd_plane{"winograd_plane", false};
 
-    ConvParams values() const { return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd}; }
+    ConvParams values() const {
+        return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane};
+    }
 };
 
 // Kernel shapes (kx, ky) and x strides of the ae2d convs that get specialized code: square 1, 3,

@@ -2,7 +2,7 @@
 //
 // Every stage is compiled ahead of time in several variants: "manual" (the hand-written
 // schedule), "auto" (Halide's Adams2019 autoscheduler) and, for the convolutions, a few
-// alternative tilings ("co4", "strip4", "rows2") and Winograd ("wino"; see
+// alternative tilings ("co4", "strip4", "rows2") and Winograd ("wino", "wplane"; see
 // schedules/variants.cmake). The GPU backends have "manual" and "auto" (Anderson2021) only; other
 // variants run "manual" there. A table maps a
 // stage shape to a variant; the first matching line wins, and stages that match no line run
@@ -68,9 +68,9 @@ public:
 // The CPU variant that runs here, as a table target: x86-64-avx512, x86-64-avx2, x86-64-sse41,
 // arm64-neon (the one Halide's multi-target dispatch picks).
 std::string cpu_target();
-// Whether `variant` runs stages of shape `key` ("*" fields match anything): "wino" (Winograd)
-// needs a 3x3 kernel at stride 1 or after up-sampling; every other variant runs every shape.
-// A table that names "wino" for a stage it cannot run (through "*") runs "manual" there.
+// Whether `variant` runs stages of shape `key` ("*" fields match anything): the Winograd ones
+// ("wino", "wplane") need a 3x3 kernel at stride 1 or after up-sampling; every other variant runs
+// every shape. A table that names one for a stage it cannot run (through "*") runs "manual" there.
 bool variant_applies(const std::string &variant, const ScheduleEntry &key);
 // Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
 std::vector<std::string> schedule_stages();

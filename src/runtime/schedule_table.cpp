@@ -221,7 +221,7 @@ std::string cpu_target() {
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
-    if (variant != "wino") return true;
+    if (variant != "wino" && variant != "wplane") return true;
     auto is = [](int64_t field, int64_t value) { return field == ScheduleEntry::kAny || field == value; };
     const bool stride_1 = key.step_kind == 'u' || (is(key.step_h, 1) && is(key.step_w, 1));
     return is(key.kernel_h, 3) && is(key.kernel_w, 3) && stride_1;
