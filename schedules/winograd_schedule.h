@@ -1,19 +1,30 @@
-// CPU schedule of the Winograd F(4x4, 3x3) convolutions (ops::winograd_f4x4_3x3 in generators/ops.h), the "wino"
-// variant of the 3x3 stride-1 conv stages.
+// CPU schedule of the Winograd F(4x4, 3x3) convolutions (ops::winograd_f4x4_3x3 in
+// generators/ops.h): the "wino" and "wplane" variants of the 3x3 stride-1 conv stages.
 //
-// Vectors run along tiles (tx): each lane is one 4x4 output tile. Loop nest, outermost first:
+// Vectors run along tiles (tx): each lane is one 4x4 output tile. Loop nest ("wino"), outermost
+// first:
 //   parallel (n, tile row ty):
 //     chunk of `chunk_tiles` tiles along x (4 * chunk_tiles output columns):
 //       source: the chunk's 6 source rows, all input channels (norm, PReLU, up-sampling, zero
 //               padding inlined), computed once
 //       v: input transform of the chunk, all input channels and 36 (ex, ey) (tmp per channel)
+//       m_block: for each (ex, ey) and block of co_block output channels, register tiles of
+//                co_block channels x 2 vectors of tiles, accumulated over ci: one broadcast
+//                weight per channel and one load per vector per channel, as the direct conv's
+//                taps (this is the work that Winograd cuts 4x)
 //       block of co_block output channels:
-//         m_block: for each (ex, ey), register tiles of co_block channels x 2 vectors of tiles,
-//                  accumulated over ci: one broadcast weight per channel and one load per vector
-//                  per channel, as the direct conv's taps (this is the work that Winograd cuts 4x)
 //         z: output transform along ex, written in output x (interleaved stores)
 //         output: transform along ey, 4 rows, every tail guarded
 //   u (transformed weights) is computed once per call, before the tiles.
+// "wplane" computes v and m_block for the whole plane first, m_block one (ex, ey) at a time.
+//
+// Measured, one core of the 2-core AVX2 machine, 3x3 64 -> 64 at 256 x 256 (JIT prototype):
+//   tmp stored (ex, j, tx) (ex innermost: a 36-way interleave per store)   48.8 ms
+//   tmp stored tile vectors dense                                           35.0 ms
+//   v stored (tx, ex, ey, ci) rather than (tx, ci, ex, ey) (36 rows at 4 KiB strides)  30.5 ms
+//   chunks of 16 / 32 / 64 tiles: 30.3 / 28.5 / 27.0 ms; at 64 x 64 x 256 channels
+//   31.0 / 32.1 / 33.3 ms; 32 tiles (4 vectors) is kept for both.
+//   (The direct conv: 57 ms.)
 #pragma once
 
 #include "Halide.h"
@@ -44,7 +55,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
     const int lanes = blocking.lanes;
     const int co_block = params.co_block > 0 ? params.co_block : blocking.co_block;
     const int vectors = 2;                   // tiles per register tile: 2 vectors (12 or 16 accumulators)
-    const int chunk_tiles = 2 * vectors * lanes;  // measured below
+    const int chunk_tiles = 2 * vectors * lanes;  // 4 vectors of tiles: see the measurements above
     const WinogradFuncs &w = s.w;
 
     Func output = s.output;
