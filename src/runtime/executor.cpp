@@ -124,11 +124,10 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
     plan->memory = plan_memory(plan->graph);
     const ScheduleTable manual = ScheduleTable::manual();
     const ScheduleTable &table = options.schedule ? *options.schedule : manual;
-    static const std::string table_manual_name = "manual";
     for (const Stage &s : plan->graph.stages) {
         const ScheduleEntry key = stage_schedule_key(plan->graph, s);
         const std::string &chosen = table.variant_for(key);
-        const std::string &variant = variant_applies(chosen, key) ? chosen : table_manual_name;
+        const std::string variant = variant_applies(chosen, key) ? chosen : "manual";  // wino on a 1x1: manual
         const std::vector<std::string> names = stage_variant_names(key.stage);
         const auto it = std::find(names.begin(), names.end(), variant);
         if (it == names.end())  // tables are checked when parsed; this guards hand-made ones
