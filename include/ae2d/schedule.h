@@ -66,7 +66,9 @@ public:
 };
 
 // The CPU variant that runs here, as a table target: x86-64-avx512, x86-64-avx2, x86-64-sse41,
-// arm64-neon (the one Halide's multi-target dispatch picks).
+// arm64-neon (the one Halide's multi-target dispatch picks). The environment variable
+// AE2D_CPU_TARGET, read at startup, may name a lower x86 variant, which then runs instead (to
+// test or tune SSE4.1 or AVX2 code on a newer CPU); a variant this CPU cannot run is ignored.
 std::string cpu_target();
 // Whether `variant` runs stages of shape `key` ("*" fields match anything): the Winograd ones
 // ("wino", "wplane") need a 3x3 kernel at stride 1 or after up-sampling; every other variant runs

@@ -199,25 +199,6 @@ std::string ScheduleTable::to_text() const {
     return out;
 }
 
-std::string cpu_target() {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    // The features of the AOT targets in generators/CMakeLists.txt, best first.
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return "x86-64-avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
-        __builtin_cpu_supports("avx"))
-        return "x86-64-avx2";
-    return "x86-64-sse41";
-#elif defined(__aarch64__)
-    return "arm64-neon";
-#else
-    return "unknown";
-#endif
-}
-
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
