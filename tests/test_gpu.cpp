@@ -242,3 +242,11 @@ TEST_CASE("OpenCL backend equals the CPU backend on kernel sizes the fixtures la
         }
     }
 }
+
+TEST_CASE("a GPU model runs its backend's schedule table, not the CPU's", "[gpu][opencl][schedule]") {
+    if (!usable_or_skip(Backend::OpenCL)) return;
+    auto model = Model::load(fixture_model("bneck_k3_d3"), {Backend::OpenCL});
+    REQUIRE(model.ok());
+    CHECK_THAT(model->schedule().name, Catch::Contains("opencl"));
+    CHECK(model->schedule().entries.empty());  // none shipped: every stage runs manual
+}

@@ -52,7 +52,9 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     auto weights = std::make_shared<runtime::WeightMap>();
     for (auto &[name, t] : tensors) weights->emplace(name, std::move(t));
     impl->weights = std::move(weights);
-    impl->schedule = ScheduleTable::shipped(cpu_target());
+    // A GPU backend takes its own table (schedules/tuned/<api>.txt: none is shipped, so its stages
+    // run manual), not the CPU's, whose choices were measured on CPU variants.
+    impl->schedule = ScheduleTable::shipped(options.backend == Backend::Cpu ? cpu_target() : backend_name(options.backend));
     impl->backend = options.backend;
     if (options.backend != Backend::Cpu) {
         ok = check_backend(options.backend);
