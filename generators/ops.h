@@ -151,7 +151,7 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
 // index the 6x6 transformed domain. The transform matrices are the standard ones for the points
 // 0, -1, 1, -2, 2 and infinity.
 struct Winograd {
-    Func source;  // the padded source, src(x, y, c, n), as its own Func (the schedule stores it per strip)
+    Func source;  // the padded source, src(x, y, c, n), as its own Func (the schedule stores it per chunk)
     Func taps;    // the weights g(kx, ky, ci, co), as their own Func (the schedule transposes them)
     Func gw;      // weight transform along kx: gw(ex, ky, ci, co) = (G g)(ex, ky)
     Func u;       // and along ky: u(ex, ey, ci, co) = (G g G^T)(ex, ey)

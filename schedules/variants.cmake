@@ -15,7 +15,7 @@
 #   wplane Winograd with the products run one (ex, ey) at a time over the whole plane, so that
 #          each transformed weight is read from cache for every tile rather than from memory
 #          per tile row (wino): for small planes with many channels (measured, 512 -> 512 at
-#          64 x 64, 2 threads: 83 ms against 158 for wino).
+#          64 x 64, 2 threads: 83 ms against 168 for wino).
 set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)

@@ -84,8 +84,8 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
     }
     const LoopLevel source_level = params.winograd_plane ? LoopLevel(v, vrow) : LoopLevel(output, xc);
 
-    // ---- the source rows of a chunk (or tile row), computed once (3% of columns recomputed at
-    // chunk edges).
+    // ---- the source rows of a chunk (or tile row), computed once (2 of every 130 columns
+    // recomputed at chunk edges).
     for (Func f : s.strip_funcs) {  // these read the input directly: no running past it
         f.compute_at(source_level).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
     }
@@ -124,14 +124,13 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
             .unroll(b[1]);
     }
 
-    // ---- the products: m_block holds one channel block's 36 x chunk tiles; m accumulates one
-    // register tile over ci.
+    // ---- the products: m_block holds every output channel's 36 x chunk tiles (row mode) or
+    // whole plane (plane mode); m accumulates one register tile over ci.
     Func m_block = Func(w.m).in(w.z);
     {
         std::vector<Var> a = m_block.args();  // (ex, ey, tx, ty, co, n)
         Var txo("txo"), txi("txi"), tco("tco"), tci("tci");
-        m_block.reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5])  // tile vectors dense for z
-            .split(a[2], txo, txi, vectors * lanes, TailStrategy::RoundUp)
+        m_block.split(a[2], txo, txi, vectors * lanes, TailStrategy::RoundUp)
             .split(a[4], tco, tci, co_block, TailStrategy::RoundUp)
             .vectorize(txi, lanes)
             .unroll(txi)
@@ -150,7 +149,9 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
                 .parallel(e);
             m.compute_at(m_block, txo);
         } else {
-            m_block.compute_at(output, xc).reorder(txi, tci, txo, tco, a[0], a[1], a[3], a[5]);
+            m_block.reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5])  // tile vectors dense for z
+                .compute_at(output, xc)
+                .reorder(txi, tci, txo, tco, a[0], a[1], a[3], a[5]);
             m.compute_at(m_block, txo);
         }
         m.vectorize(b[2], lanes).unroll(b[2]).unroll(b[4]);

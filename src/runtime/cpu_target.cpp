@@ -2,6 +2,7 @@
 // lower one named by AE2D_CPU_TARGET (to test or tune the SSE4.1 or AVX2 code on a newer CPU).
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include "HalideRuntime.h"
@@ -15,7 +16,7 @@ namespace {
 const char *const kX86Targets[] = {"x86-64-sse41", "x86-64-avx2", "x86-64-avx512"};
 
 int x86_rank(const std::string &target) {
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < int(std::size(kX86Targets)); ++i)
         if (target == kX86Targets[i]) return i;
     return -1;
 }

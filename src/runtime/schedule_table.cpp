@@ -203,9 +203,8 @@ std::vector<std::string> schedule_stages() { return runtime::stage_library_names
 
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
     if (variant != "wino" && variant != "wplane") return true;
-    auto is = [](int64_t field, int64_t value) { return field == ScheduleEntry::kAny || field == value; };
-    const bool stride_1 = key.step_kind == 'u' || (is(key.step_h, 1) && is(key.step_w, 1));
-    return is(key.kernel_h, 3) && is(key.kernel_w, 3) && stride_1;
+    const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
+    return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
 }
 
 std::vector<std::string> schedule_variants(const std::string &stage) { return runtime::stage_variant_names(stage); }
