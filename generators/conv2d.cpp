@@ -22,7 +22,8 @@ public:
     ae2d::schedules::ConvTuning tuning;  // schedule parameters of the AOT variants
 
     Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
-    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
+    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
+                                                 // Winograd variants: packed (co, ci, ex, ey)
     // configure() appends: bias (co) when bias=true, then stride_x, stride_y, pad_x, pad_y.
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
 
@@ -56,11 +57,10 @@ public:
         }
         ops::Convolution c;
         ops::Winograd wg;
-        if (tuning.winograd) {  // the "wino" variant: the same convolution for 3x3 stride-1 kernels
-            add_requirement(weights.dim(0).extent() == 3 && weights.dim(1).extent() == 3 && *stride_x == 1 &&
-                                *stride_y == 1,
-                            "the winograd variant runs 3x3 stride-1 convolutions only");
-            wg = ops::winograd_f4x4_3x3(padded, w, weights.dim(2).extent(), *pad_x, *pad_y, init);
+        if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
+            add_requirement(ops::is_packed_winograd_weights(weights) && *stride_x == 1 && *stride_y == 1,
+                            "the winograd variants run 3x3 stride-1 convolutions on packed weights (co, ci, 6, 6) only");
+            wg = ops::winograd_f4x4_3x3_packed(padded, weights, *pad_x, *pad_y, init);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),

@@ -24,7 +24,8 @@ public:
     Input<Buffer<float, 2>> scale{"scale"};      // (ci, n): instance-norm scale
     Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
     Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
-    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw)
+    Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
+                                                 // Winograd variants: packed (co, ci, ex, ey)
     Input<int> factor_x{"factor_x"}, factor_y{"factor_y"};  // up-sampling factors, 1 or 2
     Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
@@ -49,10 +50,10 @@ public:
         no_bias(co) = 0.0f;
         ops::Convolution c;
         ops::Winograd wg;
-        if (tuning.winograd) {  // the "wino" variant: the same convolution for 3x3 kernels
-            add_requirement(weights.dim(0).extent() == 3 && weights.dim(1).extent() == 3,
-                            "the winograd variant runs 3x3 convolutions only");
-            wg = ops::winograd_f4x4_3x3(padded, w, weights.dim(2).extent(), pad_x, pad_y, no_bias);
+        if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
+            add_requirement(ops::is_packed_winograd_weights(weights),
+                            "the winograd variants run 3x3 convolutions on packed weights (co, ci, 6, 6) only");
+            wg = ops::winograd_f4x4_3x3_packed(padded, weights, pad_x, pad_y, no_bias);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),

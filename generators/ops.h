@@ -150,11 +150,56 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
 // small constant multiplies. Tile (tx, ty) holds outputs x = 4 tx + i, y = 4 ty + j; (ex, ey)
 // index the 6x6 transformed domain. The transform matrices are the standard ones for the points
 // 0, -1, 1, -2, 2 and infinity.
+//
+// The weight transform G g G^T depends on the weights only, so it runs once per weight tensor
+// (the winograd_weights stage, when a model first runs a Winograd variant) and the conv stages
+// read its result, packed (co, ci, ex, ey): co innermost, so that a register tile's co_block
+// weights are consecutive.
+struct WinogradWeights {
+    Func taps;  // the weights g(kx, ky, ci, co), as their own Func (the schedule transposes them)
+    Func gw;    // transform along kx: gw(ex, ky, ci, co) = (G g)(ex, ky)
+    Func u;     // and along ky: u(ex, ey, ci, co) = (G g G^T)(ex, ey)
+};
+
+inline WinogradWeights winograd_weights(const Func &weights) {
+    auto g = [](const Expr &g0, const Expr &g1, const Expr &g2) -> std::vector<Expr> {
+        return {g0 * 0.25f,
+                (g0 + g1 + g2) * (-1.0f / 6),
+                (g0 - g1 + g2) * (-1.0f / 6),
+                g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6),
+                g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6),
+                g2};
+    };
+    Var x("x"), y("y"), ci("ci"), co("co"), ex("ex"), ey("ey"), j("j");
+    WinogradWeights w;
+    w.taps = Func("taps");
+    w.taps(x, y, ci, co) = weights(x, y, ci, co);
+    w.gw = Func("gw");
+    w.gw(ex, j, ci, co) = mux(ex, g(w.taps(0, j, ci, co), w.taps(1, j, ci, co), w.taps(2, j, ci, co)));
+    w.u = Func("u");
+    w.u(ex, ey, ci, co) = mux(ey, g(w.gw(ex, 0, ci, co), w.gw(ex, 1, ci, co), w.gw(ex, 2, ci, co)));
+    return w;
+}
+
+// The packed transformed weights, packed(co, ci, ex, ey), read as u(ex, ey, ci, co) with co
+// clamped into [0, out_channels) (a register tile may run past the last channel; those results
+// are dropped).
+inline Func winograd_weights_unpacked(const Func &packed, const Expr &out_channels) {
+    Var ex("ex"), ey("ey"), ci("ci"), co("co");
+    Func u("u");
+    u(ex, ey, ci, co) = packed(clamp(co, 0, out_channels - 1), ci, ex, ey);
+    return u;
+}
+
+// The Winograd variants of the conv stages take `packed` as their weights input (see above):
+// true when its extents are those of a 3x3 conv's packed weights, (co, ci, 6, 6).
+template<typename Buf>
+Expr is_packed_winograd_weights(const Buf &packed) {
+    return packed.dim(2).extent() == 6 && packed.dim(3).extent() == 6;
+}
+
 struct Winograd {
     Func source;  // the padded source, src(x, y, c, n), as its own Func (the schedule stores it per chunk)
-    Func taps;    // the weights g(kx, ky, ci, co), as their own Func (the schedule transposes them)
-    Func gw;      // weight transform along kx: gw(ex, ky, ci, co) = (G g)(ex, ky)
-    Func u;       // and along ky: u(ex, ey, ci, co) = (G g G^T)(ex, ey)
     Func tmp;     // input transform along x: tmp(ex, j, tx, ty, ci, n) = (B^T d)(ex, j)
     Func v;       // and along y: v(ex, ey, tx, ty, ci, n) = (B^T d B)(ex, ey)
     Func m;       // m(ex, ey, tx, ty, co, n) = sum_ci u(ex, ey, ci, co) * v(ex, ey, tx, ty, ci, n)
@@ -164,13 +209,15 @@ struct Winograd {
 
     // What the schedule (schedules/winograd_schedule.h) places.
     template<typename Funcs>
-    Funcs funcs() const { return {source, taps, gw, u, tmp, v, m, channels, z}; }
+    Funcs funcs() const { return {source, tmp, v, m, channels, z}; }
 };
 
-inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Expr &in_channels,
+// `u` is the transformed weights u(ex, ey, ci, co) (winograd_weights, or its packed form read
+// through winograd_weights_unpacked).
+inline Winograd winograd_f4x4_3x3(const Func &src, const Func &u, const Expr &in_channels,
                                   const Expr &pad_x, const Expr &pad_y, const Func &init) {
     using Six = std::vector<Expr>;
-    // Rows of B^T applied to d0..d5, of G to g0..g2, of A^T to m0..m5.
+    // Rows of B^T applied to d0..d5 and of A^T to m0..m5.
     auto bt = [](const Six &d) -> Six {
         return {4.0f * d[0] - 5.0f * d[2] + d[4],
                 -4.0f * (d[1] + d[2]) + d[3] + d[4],
@@ -178,14 +225,6 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Ex
                 2.0f * (d[3] - d[1]) + d[4] - d[2],
                 2.0f * (d[1] - d[3]) + d[4] - d[2],
                 4.0f * d[1] - 5.0f * d[3] + d[5]};
-    };
-    auto g = [](const Expr &g0, const Expr &g1, const Expr &g2) -> Six {
-        return {g0 * 0.25f,
-                (g0 + g1 + g2) * (-1.0f / 6),
-                (g0 - g1 + g2) * (-1.0f / 6),
-                g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6),
-                g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6),
-                g2};
     };
     auto at = [](const Six &m) -> Six {
         return {m[0] + m[1] + m[2] + m[3] + m[4],
@@ -205,13 +244,6 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Ex
     w.source = Func("source");
     w.source(x, y, c, n) = src(x, y, c, n);
 
-    w.taps = Func("taps");
-    w.taps(x, y, ci, co) = weights(x, y, ci, co);
-    w.gw = Func("gw");
-    w.gw(ex, j, ci, co) = mux(ex, g(w.taps(0, j, ci, co), w.taps(1, j, ci, co), w.taps(2, j, ci, co)));
-    w.u = Func("u");
-    w.u(ex, ey, ci, co) = mux(ey, g(w.gw(ex, 0, ci, co), w.gw(ex, 1, ci, co), w.gw(ex, 2, ci, co)));
-
     w.tmp = Func("tmp");
     w.tmp(ex, j, tx, ty, ci, n) =
         mux(ex, bt(six([&](int i) { return w.source(4 * tx + i - pad_x, 4 * ty + j - pad_y, ci, n); })));
@@ -221,13 +253,21 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &weights, const Ex
     w.channels = RDom(0, in_channels, "ci");
     w.m = Func("m");
     w.m(ex, ey, tx, ty, co, n) = 0.0f;
-    w.m(ex, ey, tx, ty, co, n) += w.u(ex, ey, w.channels, co) * w.v(ex, ey, tx, ty, w.channels, n);
+    w.m(ex, ey, tx, ty, co, n) += u(ex, ey, w.channels, co) * w.v(ex, ey, tx, ty, w.channels, n);
 
     w.z = Func("z");
     w.z(x, ey, ty, co, n) = mux(x % 4, at(six([&](int k) { return w.m(k, ey, x / 4, ty, co, n); })));
     w.out = Func("winograd");
     w.out(x, y, co, n) = init(co) + mux(y % 4, at(six([&](int k) { return w.z(x, k, y / 4, co, n); })));
     return w;
+}
+
+// winograd_f4x4_3x3 with the packed transformed weights of a conv stage's Winograd variant.
+template<typename Buf>
+Winograd winograd_f4x4_3x3_packed(const Func &src, const Buf &packed, const Expr &pad_x, const Expr &pad_y,
+                                  const Func &init) {
+    return winograd_f4x4_3x3(src, winograd_weights_unpacked(packed, packed.dim(0).extent()),
+                             packed.dim(1).extent(), pad_x, pad_y, init);
 }
 
 // Weights with the output-channel index clamped into [0, out_channels): schedules compute whole

@@ -10,8 +10,9 @@
 #   rows2  register tiles of 2 rows x 1 vector instead of 1 row x 2 vectors (same 12
 #          accumulators): 8-column tiles on narrow planes.
 #   wino   Winograd F(4x4, 3x3) (schedules/winograd_schedule.h): 4x fewer multiplies for 3x3
-#          stride-1 convolutions; the runtime runs it only on those (manual elsewhere). Its
-#          weight transform is per call, so it loses on small planes with many channels.
+#          stride-1 convolutions; the runtime runs it only on those (manual elsewhere). It takes
+#          the packed transformed weights (made once per tensor, 4x the 3x3 weights), which it
+#          re-reads per tile row, so it loses on small planes with many channels.
 #   wplane Winograd with the products run one (ex, ey) at a time over the whole plane, so that
 #          each transformed weight is read from cache for every tile rather than from memory
 #          per tile row (wino): for small planes with many channels (measured, 512 -> 512 at

@@ -15,7 +15,7 @@
 //       block of co_block output channels:
 //         z: output transform along ex, written in output x (interleaved stores)
 //         output: transform along ey, 4 rows, every tail guarded
-//   u (transformed weights) is computed once per call, before the tiles.
+//   The transformed weights are an input, made once per weight tensor (schedule_winograd_weights).
 // "wplane" computes v and m_block for the whole plane first, m_block one (ex, ey) at a time.
 //
 // Measured, one core of the 2-core AVX2 machine, 3x3 64 -> 64 at 256 x 256 (JIT prototype):
@@ -37,7 +37,7 @@ namespace ae2d::schedules {
 
 // The Funcs of ops::winograd_f4x4_3x3 (generators/ops.h), as the schedule sees them.
 struct WinogradFuncs {
-    Halide::Func source, taps, gw, u, tmp, v, m;
+    Halide::Func source, tmp, v, m;
     Halide::RDom channels;
     Halide::Func z;
 };
@@ -176,27 +176,29 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
             .unroll(a[1]);
     }
 
-    // ---- transformed weights: once per call, parallel over output channels.
-    {
-        Func u = w.u;
-        std::vector<Var> a = u.args();  // (ex, ey, ci, co)
-        u.compute_root()
-            .reorder_storage(a[3], a[2], a[0], a[1])  // co_block consecutive weights per broadcast
-            .reorder(a[3], a[0], a[1], a[2])
-            .vectorize(a[3], lanes, TailStrategy::GuardWithIf)
-            .unroll(a[0])
-            .unroll(a[1])
-            .parallel(a[2], 8, TailStrategy::GuardWithIf);
-        // Per input channel, the 9 taps of every output channel transposed to co-major (one
-        // gather per tap and vector), then both transform passes on dense vectors. Measured
-        // (512 -> 512): 26 ms for u with the transforms reading the weights directly.
-        std::vector<Var> b = w.gw.args();  // (ex, ky, ci, co)
-        Func(w.gw).compute_at(u, a[2]).reorder_storage(b[3], b[0], b[1], b[2])
-            .vectorize(b[3], lanes, TailStrategy::GuardWithIf).unroll(b[0]).unroll(b[1]);
-        std::vector<Var> c = w.taps.args();  // (kx, ky, ci, co)
-        Func(w.taps).compute_at(u, a[2]).reorder_storage(c[3], c[0], c[1], c[2])
-            .vectorize(c[3], lanes, TailStrategy::GuardWithIf).unroll(c[0]).unroll(c[1]);
-    }
+}
+
+// The weight transform (ops::winograd_weights) into packed(co, ci, ex, ey), parallel over input
+// channels. Per input channel, the 9 taps of every output channel are transposed to co-major
+// (one gather per tap and vector), then both transform passes run on dense vectors. Measured
+// (512 -> 512, when it ran inside the conv on every call): 26 ms with the transforms reading
+// the weights directly, 14 ms transposed; now it runs once per weight tensor.
+inline void schedule_winograd_weights(Halide::Func packed, Halide::Func gw, Halide::Func taps,
+                                      const Halide::Target &t) {
+    using namespace Halide;
+    const int lanes = float_lanes(t);
+    std::vector<Var> a = packed.args();  // (co, ci, ex, ey)
+    packed.reorder(a[0], a[2], a[3], a[1])
+        .vectorize(a[0], lanes, TailStrategy::GuardWithIf)
+        .unroll(a[2])
+        .unroll(a[3])
+        .parallel(a[1], 8, TailStrategy::GuardWithIf);
+    std::vector<Var> b = gw.args();  // (ex, ky, ci, co)
+    gw.compute_at(packed, a[1]).reorder_storage(b[3], b[0], b[1], b[2])
+        .vectorize(b[3], lanes, TailStrategy::GuardWithIf).unroll(b[0]).unroll(b[1]);
+    std::vector<Var> c = taps.args();  // (kx, ky, ci, co)
+    taps.compute_at(packed, a[1]).reorder_storage(c[3], c[0], c[1], c[2])
+        .vectorize(c[3], lanes, TailStrategy::GuardWithIf).unroll(c[0]).unroll(c[1]);
 }
 
 }  // namespace ae2d::schedules

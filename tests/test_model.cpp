@@ -51,7 +51,7 @@ TEST_CASE("unfused stages give the same result as fused ones", "[model][parity]"
         runtime::WeightMap weights(file->tensors.begin(), file->tensors.end());
         std::vector<float> arena((*plan)->memory.arena_floats);
         Tensor y(f.expected.shape);
-        REQUIRE(runtime::execute(**plan, weights, f.input.data.data(), y.data.data(), arena.data()).ok());
+        REQUIRE(runtime::execute(**plan, weights, nullptr, f.input.data.data(), y.data.data(), arena.data()).ok());
         INFO(name);
         require_close(y, f.expected);
     }

@@ -16,6 +16,7 @@
 #include "ae2d/schedule.h"
 #include "ae2d/tune.h"
 #include "graph/builder.h"
+#include "runtime/winograd_weights.h"
 #include "parity_support.h"
 #include "test_support.h"
 
@@ -305,4 +306,54 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
             CHECK(ran > 0);
         }
     }
+}
+
+// The weight transform that the Winograd variants read (made once per tensor): G g G^T for every
+// (ci, co), packed (co, ci, ex, ey), against the same product in double with the standard G of
+// F(4x4, 3x3) written out here. Each value is a sum of 9 float products of weights in [-1, 1]
+// and constants of at most 1/4 in size, so float rounding stays below 1e-6.
+TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "[schedule][winograd]") {
+    const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                            {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
+    const int co = 11, ci = 5;  // 11: not a multiple of any vector width
+    Tensor w({co, ci, 3, 3});
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> uniform(-1.f, 1.f);
+    for (float &v : w.data) v = uniform(rng);
+    auto packed = runtime::pack_winograd_weights(w);
+    REQUIRE(packed.ok());
+    REQUIRE(packed->shape == std::vector<int64_t>{6, 6, ci, co});
+    double worst = 0;
+    for (int o = 0; o < co; ++o)
+        for (int i = 0; i < ci; ++i)
+            for (int ey = 0; ey < 6; ++ey)
+                for (int ex = 0; ex < 6; ++ex) {
+                    double expected = 0;  // (G g G^T)(ex, ey): g indexed (ky, kx) as PyTorch's (kh, kw)
+                    for (int ky = 0; ky < 3; ++ky)
+                        for (int kx = 0; kx < 3; ++kx)
+                            expected += G[ey][ky] * G[ex][kx] * w.data[((size_t(o) * ci + i) * 3 + ky) * 3 + kx];
+                    const float got = packed->data[((size_t(ey) * 6 + ex) * ci + i) * co + o];
+                    worst = std::max(worst, std::abs(double(got) - expected));
+                }
+    CHECK(worst < 1e-6);
+
+    auto refused = runtime::pack_winograd_weights(Tensor({4, 3, 1, 1}));
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), Catch::Contains("(4, 3, 1, 1)"));
+}
+
+TEST_CASE("packed Winograd weights are made once per parameter and shared", "[schedule][winograd]") {
+    Tensor w({8, 4, 3, 3});
+    for (size_t i = 0; i < w.data.size(); ++i) w.data[i] = float(i % 13) / 13.f;
+    runtime::WinogradWeights store;
+    CHECK(store.bytes() == 0);
+    auto first = store.get("block.conv.weight", w);
+    REQUIRE(first.ok());
+    auto again = store.get("block.conv.weight", w);
+    REQUIRE(again.ok());
+    CHECK(*first == *again);
+    CHECK(store.bytes() == 8 * 4 * 36 * 4);
+    auto bad = store.get("block.conv1x1.weight", Tensor({8, 4, 1, 1}));
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.status().message(), Catch::Contains("block.conv1x1.weight"));
 }

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ae2d/status.h"
@@ -74,6 +75,9 @@ std::string cpu_target();
 // ("wino", "wplane") need a 3x3 kernel at stride 1 or after up-sampling; every other variant runs
 // every shape. A table that names one for a stage it cannot run (through "*") runs "manual" there.
 bool variant_applies(const std::string &variant, const ScheduleEntry &key);
+// Whether `variant` is a Winograd one ("wino", "wplane"): these take the packed transformed
+// weights (made once per weight tensor) instead of the 3x3 weights.
+bool is_winograd_variant(std::string_view variant);
 // Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
 std::vector<std::string> schedule_stages();
 std::vector<std::string> schedule_variants(const std::string &stage);

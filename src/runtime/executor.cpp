@@ -60,6 +60,18 @@ const std::vector<Library> &libraries() {
     return all;
 }
 
+// Whether CPU variant v of stage s is a Winograd variant (which takes packed weights). No heap
+// allocation: forward passes ask it.
+bool runs_winograd(const Stage &s, int v) {
+    switch (s.kind) {
+    case StageKind::Conv2d:
+        return is_winograd_variant(s.bias.empty() ? k_conv2d[v].name : k_conv2d_bias[v].name);
+    case StageKind::NormPReLUConv2d: return is_winograd_variant(k_norm_prelu_conv2d[v].name);
+    case StageKind::NormPReLUUpsampleConv2d: return is_winograd_variant(k_norm_prelu_upsample_conv2d[v].name);
+    default: return false;
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> stage_library_names() {
@@ -180,13 +192,30 @@ public:
     virtual Act scale(int v) const = 0;
     virtual Act shift(int v) const = 0;
     virtual ConstAct param(const std::string &name) const = 0;
+    // The packed transformed weights of parameter `name`, which the Winograd variants take.
+    virtual Expected<ConstAct> winograd_param(const std::string &name) const = 0;
 };
+
+// A host tensor as a Halide buffer, dims innermost first. No heap allocation: a forward pass on
+// a cached plan allocates nothing.
+ConstAct host_view(const Tensor &t) {
+    halide_dimension_t dims[4];
+    const int rank = t.rank();  // at most 4: checked at load (packed Winograd weights: 4)
+    int32_t stride = 1;
+    for (int d = 0; d < rank; ++d) {
+        const int32_t extent = static_cast<int32_t>(t.shape[rank - 1 - d]);
+        dims[d] = halide_dimension_t(0, extent, stride);
+        stride *= extent;
+    }
+    return ConstAct(t.data.data(), rank, dims);
+}
 
 // CPU: views of the caller's input and output and of the plan's arena; parameters in place.
 class HostBuffers final : public BufferSource {
 public:
-    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena)
-        : plan_(plan), weights_(weights), input_(input), output_(output), arena_(arena) {}
+    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd,
+                const float *input, float *output, float *arena)
+        : plan_(plan), weights_(weights), winograd_(winograd), input_(input), output_(output), arena_(arena) {}
 
     Act act(int v) const override {
         const Shape4 &s = plan_.graph.values[v].shape;
@@ -201,18 +230,12 @@ public:
         const Shape4 &s = plan_.graph.values[v].shape;
         return Act(data_of(v) + s.c * s.n, int(s.c), int(s.n));
     }
-    // No heap allocation here: a forward pass on a cached plan allocates nothing.
-    ConstAct param(const std::string &name) const override {
-        const Tensor &t = weights_.at(name);
-        halide_dimension_t dims[4];
-        const int rank = t.rank();  // at most 4: checked at load
-        int32_t stride = 1;
-        for (int d = 0; d < rank; ++d) {  // innermost first
-            const int32_t extent = static_cast<int32_t>(t.shape[rank - 1 - d]);
-            dims[d] = halide_dimension_t(0, extent, stride);
-            stride *= extent;
-        }
-        return ConstAct(t.data.data(), rank, dims);
+    ConstAct param(const std::string &name) const override { return host_view(weights_.at(name)); }
+    Expected<ConstAct> winograd_param(const std::string &name) const override {
+        if (winograd_ == nullptr) return Status::Error("no store of Winograd weights was given for " + name);
+        auto packed = winograd_->get(name, weights_.at(name));
+        if (!packed) return packed.status();
+        return host_view(**packed);
     }
 
 private:
@@ -224,6 +247,7 @@ private:
 
     const ExecutionPlan &plan_;
     const WeightMap &weights_;
+    const WinogradWeights *winograd_;
     const float *input_;
     float *output_;
     float *arena_;
@@ -238,6 +262,9 @@ public:
     Act scale(int v) const override { return arena_.values[v]; }
     Act shift(int v) const override { return arena_.shifts[v]; }
     ConstAct param(const std::string &name) const override { return weights_.buffers.at(name); }
+    Expected<ConstAct> winograd_param(const std::string &name) const override {
+        return Status::Error("the Winograd variants run on the CPU only (" + name + ")");
+    }
 
 private:
     const DeviceArena &arena_;
@@ -257,10 +284,16 @@ public:
     bool on_gpu() const { return gpu_ != nullptr; }
 
     Status run(const Stage &s, int variant, bool fallback_to_manual = false, bool *fell_back = nullptr) {
-        int code = call(s, variant);
+        ConstAct packed;  // the weights of a Winograd variant
+        if (!gpu_ && runs_winograd(s, variant)) {
+            auto p = b_.winograd_param(s.weight);
+            if (!p) return p.status().with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
+            packed = std::move(*p);
+        }
+        int code = call(s, variant, packed);
         if (code == halide_error_code_access_out_of_bounds && variant == kAutoVariant && fallback_to_manual) {
             take_last_halide_error();
-            code = call(s, kManualVariant);
+            code = call(s, kManualVariant, packed);
             if (fell_back) *fell_back = true;
         }
         if (code == 0) return Status::Ok();
@@ -272,25 +305,27 @@ public:
 private:
 // The stage's function: the GPU backend's, or the CPU variant v.
 #define AE2D_STAGE_FN(stage) (gpu_ ? gpu_[v].stage : k_##stage[v].fn)
-    int call(const Stage &s, int v) {
+    // `packed`: the weights of a Winograd variant (their packed transform), else empty.
+    int call(const Stage &s, int v, const ConstAct &packed) {
         if (gpu_) v = gpu_variant(v);
         const auto &in = s.inputs;
+        auto weights = [&] { return packed.data() ? packed : b_.param(s.weight); };
         switch (s.kind) {
         case StageKind::Conv2d: {
             auto x = b_.act(in[0]), y = b_.act(s.output);
-            auto w = b_.param(s.weight);
+            auto w = weights();
             if (s.bias.empty()) return AE2D_STAGE_FN(conv2d)(x, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
             auto b = b_.param(s.bias);
             return AE2D_STAGE_FN(conv2d_bias)(x, w, b, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::NormPReLUConv2d: {
             auto x = b_.act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = b_.act(s.output);
-            auto a = b_.param(s.slope), w = b_.param(s.weight);
+            auto a = b_.param(s.slope), w = weights();
             return AE2D_STAGE_FN(norm_prelu_conv2d)(x, sc, sh, a, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::NormPReLUUpsampleConv2d: {
             auto x = b_.act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = b_.act(s.output);
-            auto a = b_.param(s.slope), w = b_.param(s.weight);
+            auto a = b_.param(s.slope), w = weights();
             return AE2D_STAGE_FN(norm_prelu_upsample_conv2d)(x, sc, sh, a, w, s.factor_w, s.factor_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::InstanceNormStats: {
@@ -401,9 +436,9 @@ std::string describe_stage(const ExecutionPlan &plan, const Stage &s) {
     return d;
 }
 
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,
-               StageProfile *profile, const StageHook &hook) {
-    HostBuffers buffers(plan, weights, input, output, arena);
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd, const float *input,
+               float *output, float *arena, StageProfile *profile, const StageHook &hook) {
+    HostBuffers buffers(plan, weights, winograd, input, output, arena);
     StageRunner runner(plan, nullptr, buffers);
     return run_stages(plan, runner, profile, nullptr, hook);
 }

@@ -13,6 +13,7 @@
 #include "graph/graph.h"
 #include "runtime/device.h"
 #include "runtime/memory_plan.h"
+#include "runtime/winograd_weights.h"
 
 namespace ae2d::runtime {
 
@@ -64,9 +65,10 @@ constexpr int kManualVariant = 0, kAutoVariant = 1;
 // never shares memory with its inputs, so running it again gives the same result.
 using StageHook = std::function<Status(size_t stage_index, const std::function<Status(int variant)> &run_variant)>;
 
-// `arena` holds plan.memory.arena_floats floats, `output` the output value's numel().
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const float *input, float *output, float *arena,
-               StageProfile *profile = nullptr, const StageHook &hook = nullptr);
+// `arena` holds plan.memory.arena_floats floats, `output` the output value's numel(). Stages on a
+// Winograd variant take their packed weights from `winograd` (an error without it).
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd, const float *input,
+               float *output, float *arena, StageProfile *profile = nullptr, const StageHook &hook = nullptr);
 
 // The stage libraries with compiled variants, the variants of one (manual first; empty for an
 // unknown library), and the library and schedule-table key of a stage of a shaped graph.

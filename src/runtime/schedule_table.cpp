@@ -201,8 +201,10 @@ std::string ScheduleTable::to_text() const {
 
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
+bool is_winograd_variant(std::string_view variant) { return variant == "wino" || variant == "wplane"; }
+
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
-    if (variant != "wino" && variant != "wplane") return true;
+    if (!is_winograd_variant(variant)) return true;
     const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
     return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
 }
