@@ -141,6 +141,42 @@ TEST_CASE("fusion folds units into convolutions and keeps every parameter read",
     CHECK(fused == 57);  // every unit's convolution: nlayers less conv_first and conv_final
 }
 
+TEST_CASE("decoder shortcuts convolve before they up-sample", "[graph]") {
+    auto g = graph::build_ae2d(seed_config());
+    REQUIRE(g.ok());
+    graph::Graph shaped = *g;
+    REQUIRE(graph::infer_shapes(shaped, {1, 3, 64, 63}).ok());
+    graph::elide_identity_stages(shaped);
+    const graph::Graph before = shaped;
+    graph::convolve_before_upsampling(shaped);
+    REQUIRE(shaped.stages.size() == before.stages.size());
+    // The seed's decoder has 4 up-sampling stacks (conv_middle_up and conv_up_list.3 .. 1), each
+    // with a projection shortcut: Upsample -> Conv1x1 becomes Conv1x1 (at the small size) -> Upsample.
+    int moved = 0;
+    for (size_t i = 0; i < shaped.stages.size(); ++i) {
+        const graph::Stage &s = shaped.stages[i], &old = before.stages[i];
+        if (s.kind == old.kind) {
+            CHECK(s.inputs == old.inputs);
+            CHECK(s.output == old.output);
+            continue;
+        }
+        REQUIRE(old.kind == graph::StageKind::UpsampleBilinear);
+        REQUIRE(s.kind == graph::StageKind::Conv2d);
+        const graph::Stage &up = shaped.stages[i + 1], &old_conv = before.stages[i + 1];
+        REQUIRE(up.kind == graph::StageKind::UpsampleBilinear);
+        CHECK(s.weight == old_conv.weight);
+        CHECK(s.inputs == old.inputs);                  // the conv reads what the up-sampling read
+        CHECK(up.inputs == std::vector<int>{s.output});  // the up-sampling reads the conv's new value
+        CHECK(up.output == old_conv.output);           // and writes what the conv wrote
+        const graph::Shape4 &low = shaped.values[old.inputs[0]].shape, &small = shaped.values[s.output].shape;
+        const graph::Shape4 &out = shaped.values[up.output].shape;
+        CHECK(small == graph::Shape4{low.n, out.c, low.h, low.w});
+        ++moved;
+        ++i;
+    }
+    CHECK(moved == 4);
+}
+
 TEST_CASE("memory plan: no two live values overlap, and buffers are reused", "[graph][memory]") {
     auto g = graph::build_ae2d(seed_config());
     REQUIRE(g.ok());

@@ -46,6 +46,37 @@ void elide_identity_stages(Graph &g) {
     remove_marked(g, dead);
 }
 
+void convolve_before_upsampling(Graph &g) {
+    std::vector<int> readers = count_readers(g);
+    std::vector<int> producer(g.values.size(), -1);
+    for (size_t i = 0; i < g.stages.size(); ++i) producer[g.stages[i].output] = static_cast<int>(i);
+    for (Stage &conv : g.stages) {
+        const bool pointwise = conv.kind == StageKind::Conv2d && conv.bias.empty() && conv.kernel_h == 1 &&
+                               conv.kernel_w == 1 && conv.stride_h == 1 && conv.stride_w == 1;
+        if (!pointwise) continue;
+        const int up_value = conv.inputs[0];
+        const int p = producer[up_value];
+        if (p < 0 || g.stages[p].kind != StageKind::UpsampleBilinear || readers[up_value] != 1) continue;
+        Stage &up = g.stages[p];
+        // The conv now reads the up-sampling's input and writes a new, small value; the
+        // up-sampling reads that and writes the conv's old output. Stage order is kept: the
+        // up-sampling's slot (earlier) now holds the conv.
+        const Shape4 &low = g.values[up.inputs[0]].shape;
+        Value small;
+        small.name = g.values[conv.output].name + " before up-sampling";
+        small.shape = {low.n, g.values[conv.output].shape.c, low.h, low.w};
+        g.values.push_back(small);
+        const int small_value = static_cast<int>(g.values.size()) - 1;
+        Stage pointwise_conv = conv, upsampling = up;
+        pointwise_conv.inputs = {up.inputs[0]};
+        pointwise_conv.output = small_value;
+        upsampling.inputs = {small_value};
+        upsampling.output = conv.output;
+        up = std::move(pointwise_conv);
+        conv = std::move(upsampling);
+    }
+}
+
 void fuse_stages(Graph &g) {
     std::vector<int> readers = count_readers(g);
     std::vector<int> producer(g.values.size(), -1);

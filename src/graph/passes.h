@@ -1,5 +1,5 @@
 // Rewrites of a shaped graph before execution. Values stay in place (the summary rows refer
-// to them); only stages are removed or merged.
+// to them); stages are removed, merged or reordered, and a reordering may add values.
 #pragma once
 
 #include "graph/graph.h"
@@ -9,6 +9,13 @@ namespace ae2d::graph {
 // Drops stages that copy their input unchanged for this shape: a center crop to the same
 // size and an up-sampling by 1 x 1 (exact under align_corners=True). Consumers read the input.
 void elide_identity_stages(Graph &g);
+
+// A decoder shortcut up-samples, then convolves 1x1 (spec: Shortcut). Both are linear, the
+// up-sampling per channel and the 1x1 conv per pixel, so they commute: the conv runs first, on
+// the 4x smaller input, and the up-sampling then interpolates its (for the decoder, half as
+// many) channels. Exact in real arithmetic; in float32 only the rounding differs. Applies to
+// a bias-free 1x1 stride-1 conv that is the up-sampling's only reader; adds one value each.
+void convolve_before_upsampling(Graph &g);
 
 // Folds a unit's NormPReLU (+ UpsampleBilinear) into the convolution that consumes it, when
 // nothing else reads the intermediate: NormPReLUConv2d, NormPReLUUpsampleConv2d.

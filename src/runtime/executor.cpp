@@ -60,6 +60,13 @@ const std::vector<Library> &libraries() {
     return all;
 }
 
+// Multiply-accumulates of a conv stage of a shaped graph, as a direct convolution (0 without weights).
+int64_t macs_of(const graph::Graph &g, const Stage &s) {
+    if (s.weight.empty()) return 0;
+    const graph::Value &in = g.values[s.inputs[0]], &out = g.values[s.output];
+    return out.shape.numel() * in.shape.c * s.kernel_h * s.kernel_w;
+}
+
 // Whether CPU variant v of stage s is a Winograd variant (which takes packed weights). No heap
 // allocation: forward passes ask it.
 bool runs_winograd(const Stage &s, int v) {
@@ -131,8 +138,12 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
     plan->graph = g;
     Status ok = graph::infer_shapes(plan->graph, input);
     if (!ok) return ok;
+    for (const Stage &s : plan->graph.stages) plan->network_macs += macs_of(plan->graph, s);
     graph::elide_identity_stages(plan->graph);
-    if (options.fuse) graph::fuse_stages(plan->graph);
+    if (options.fuse) {
+        graph::convolve_before_upsampling(plan->graph);
+        graph::fuse_stages(plan->graph);
+    }
     plan->memory = plan_memory(plan->graph);
     const ScheduleTable manual = ScheduleTable::manual();
     const ScheduleTable &table = options.schedule ? *options.schedule : manual;
@@ -409,17 +420,9 @@ Status run_stages(const ExecutionPlan &plan, StageRunner &runner, StageProfile *
 
 }  // namespace
 
-int64_t stage_macs(const ExecutionPlan &plan, const Stage &s) {
-    if (s.weight.empty()) return 0;
-    const graph::Value &in = plan.graph.values[s.inputs[0]], &out = plan.graph.values[s.output];
-    return out.shape.numel() * in.shape.c * s.kernel_h * s.kernel_w;
-}
+int64_t stage_macs(const ExecutionPlan &plan, const Stage &s) { return macs_of(plan.graph, s); }
 
-int64_t count_macs(const ExecutionPlan &plan) {
-    int64_t macs = 0;
-    for (const Stage &s : plan.graph.stages) macs += stage_macs(plan, s);
-    return macs;
-}
+int64_t count_macs(const ExecutionPlan &plan) { return plan.network_macs; }
 
 std::string describe_stage(const ExecutionPlan &plan, const Stage &s) {
     const Shape4 &in = plan.graph.values[s.inputs[0]].shape, &out = plan.graph.values[s.output].shape;

@@ -25,6 +25,7 @@ struct ExecutionPlan {
     graph::Graph graph;  // shaped, identity stages elided, fused
     MemoryPlan memory;
     std::vector<int> variants;  // per stage: the index of its compiled variant (0: manual)
+    int64_t network_macs = 0;   // of the network's convolutions as PyTorch runs them (count_macs)
 };
 
 struct PlanOptions {
@@ -35,7 +36,9 @@ struct PlanOptions {
 Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::Graph &g, const graph::Shape4 &input,
                                                                    const PlanOptions &options = {});
 
-// Multiply-accumulates of the plan's convolutions, counted as direct convolutions.
+// Multiply-accumulates of the network's convolutions, counted as PyTorch runs them (direct
+// convolutions, before any rewrite: a shortcut conv moved before its up-sampling counts at the
+// up-sampled size), so that effective GFLOP/s compare with other engines.
 int64_t count_macs(const ExecutionPlan &plan);
 
 // Wall time of one stage of a plan.
