@@ -345,15 +345,15 @@ TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "
 TEST_CASE("packed Winograd weights are made once per parameter and shared", "[schedule][winograd]") {
     Tensor w({8, 4, 3, 3});
     for (size_t i = 0; i < w.data.size(); ++i) w.data[i] = float(i % 13) / 13.f;
-    runtime::WinogradWeights store;
-    CHECK(store.bytes() == 0);
-    auto first = store.get("block.conv.weight", w);
+    runtime::WinogradWeightCache cache;
+    CHECK(cache.bytes() == 0);
+    auto first = cache.get("block.conv.weight", w);
     REQUIRE(first.ok());
-    auto again = store.get("block.conv.weight", w);
+    auto again = cache.get("block.conv.weight", w);
     REQUIRE(again.ok());
     CHECK(*first == *again);
-    CHECK(store.bytes() == 8 * 4 * 36 * 4);
-    auto bad = store.get("block.conv1x1.weight", Tensor({8, 4, 1, 1}));
+    CHECK(cache.bytes() == 8 * 4 * 36 * 4);
+    auto bad = cache.get("block.conv1x1.weight", Tensor({8, 4, 1, 1}));
     REQUIRE_FALSE(bad.ok());
     CHECK_THAT(bad.status().message(), Catch::Contains("block.conv1x1.weight"));
 }

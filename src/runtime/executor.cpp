@@ -224,7 +224,7 @@ ConstAct host_view(const Tensor &t) {
 // CPU: views of the caller's input and output and of the plan's arena; parameters in place.
 class HostBuffers final : public BufferSource {
 public:
-    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd,
+    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd,
                 const float *input, float *output, float *arena)
         : plan_(plan), weights_(weights), winograd_(winograd), input_(input), output_(output), arena_(arena) {}
 
@@ -258,7 +258,7 @@ private:
 
     const ExecutionPlan &plan_;
     const WeightMap &weights_;
-    const WinogradWeights *winograd_;
+    const WinogradWeightCache *winograd_;
     const float *input_;
     float *output_;
     float *arena_;
@@ -304,7 +304,7 @@ public:
         int code = call(s, variant, packed);
         if (code == halide_error_code_access_out_of_bounds && variant == kAutoVariant && fallback_to_manual) {
             take_last_halide_error();
-            code = call(s, kManualVariant, packed);
+            code = call(s, kManualVariant, ConstAct());  // manual takes the weights as they are
             if (fell_back) *fell_back = true;
         }
         if (code == 0) return Status::Ok();
@@ -439,7 +439,7 @@ std::string describe_stage(const ExecutionPlan &plan, const Stage &s) {
     return d;
 }
 
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd, const float *input,
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd, const float *input,
                float *output, float *arena, StageProfile *profile, const StageHook &hook) {
     HostBuffers buffers(plan, weights, winograd, input, output, arena);
     StageRunner runner(plan, nullptr, buffers);

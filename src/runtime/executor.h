@@ -70,7 +70,7 @@ using StageHook = std::function<Status(size_t stage_index, const std::function<S
 
 // `arena` holds plan.memory.arena_floats floats, `output` the output value's numel(). Stages on a
 // Winograd variant take their packed weights from `winograd` (an error without it).
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeights *winograd, const float *input,
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd, const float *input,
                float *output, float *arena, StageProfile *profile = nullptr, const StageHook &hook = nullptr);
 
 // The stage libraries with compiled variants, the variants of one (manual first; empty for an

@@ -26,7 +26,7 @@ Expected<Tensor> pack_winograd_weights(const Tensor &weights) {
     return packed;
 }
 
-Expected<const Tensor *> WinogradWeights::get(const std::string &name, const Tensor &weights) const {
+Expected<const Tensor *> WinogradWeightCache::get(const std::string &name, const Tensor &weights) const {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = packed_.find(name);
     if (it != packed_.end()) return it->second.get();
@@ -37,7 +37,7 @@ Expected<const Tensor *> WinogradWeights::get(const std::string &name, const Ten
     return added->second.get();
 }
 
-int64_t WinogradWeights::bytes() const {
+int64_t WinogradWeightCache::bytes() const {
     std::lock_guard<std::mutex> lock(mutex_);
     int64_t total = 0;
     for (const auto &[name, t] : packed_) total += t->numel() * int64_t(sizeof(float));

@@ -18,7 +18,7 @@ Expected<Tensor> pack_winograd_weights(const Tensor &weights);
 
 // Packed weights by parameter name, shared by every plan and thread of a model. Each is 4x its
 // 3x3 weights, so only the tensors of stages that run a Winograd variant are packed.
-class WinogradWeights {
+class WinogradWeightCache {
 public:
     // The packed form of `weights`, the parameter `name`; made on the first call for the name.
     // A hit takes a lock and a lookup: it allocates nothing.
