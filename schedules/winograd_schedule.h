@@ -129,36 +129,48 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
     Func m_block = Func(w.m).in(w.z);
     {
         std::vector<Var> a = m_block.args();  // (ex, ey, tx, ty, co, n)
-        Var txo("txo"), txi("txi"), tco("tco"), tci("tci");
-        m_block.split(a[2], txo, txi, vectors * lanes, TailStrategy::RoundUp)
-            .split(a[4], tco, tci, co_block, TailStrategy::RoundUp)
-            .vectorize(txi, lanes)
-            .unroll(txi)
-            .unroll(tci);
+        Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci"), e("e");
+        // Register tiles of co_block channels x tile_rows tile rows x tile_vectors vectors of tiles.
+        auto register_tiles = [&](Stage st, int tile_vectors, int tile_rows) -> Stage {
+            return st.split(a[2], txo, txi, tile_vectors * lanes, TailStrategy::RoundUp)
+                .split(a[3], tyo, tyi, tile_rows, TailStrategy::RoundUp)
+                .split(a[4], tco, tci, co_block, TailStrategy::RoundUp)
+                .vectorize(txi, lanes)
+                .unroll(txi)
+                .unroll(tyi)
+                .unroll(tci);
+        };
         Func m = w.m;
         std::vector<Var> b = m.args();
         if (params.winograd_plane) {
             // One (ex, ey) at a time over the whole plane: its transformed weights (Cin x Cout)
             // are read from cache for every tile, instead of all 36 from memory per tile row.
             // Stored so that the channel blocks of a tile vector are written one after another.
-            Var e("e");
-            m_block.reorder_storage(a[2], a[4], a[3], a[5], a[0], a[1])
-                .compute_root()
-                .reorder(txi, tci, txo, a[3], tco, a[0], a[1], a[5])
-                .fuse(a[0], a[1], e)
-                .parallel(e);
-            m.compute_at(m_block, txo);
+            // A plane at most one vector of tiles wide (output width <= 4 lanes) takes register
+            // tiles of 1 vector x 2 tile rows, not 2 vectors x 1 row, half of whose lanes would
+            // idle.
+            m_block.reorder_storage(a[2], a[4], a[3], a[5], a[0], a[1]).compute_root();
+            auto plane_tiles = [&](Stage st, int tile_vectors, int tile_rows) {
+                register_tiles(st, tile_vectors, tile_rows)
+                    .reorder(txi, tyi, tci, txo, tyo, tco, a[0], a[1], a[5])
+                    .fuse(a[0], a[1], e)
+                    .parallel(e);
+            };
+            Expr tiles_x = (output.output_buffer().dim(0).extent() + 3) / 4;
+            plane_tiles(m_block.specialize(tiles_x <= lanes), 1, 2);
+            plane_tiles(m_block, vectors, 1);
         } else {
             m_block.reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5])  // tile vectors dense for z
-                .compute_at(output, xc)
-                .reorder(txi, tci, txo, tco, a[0], a[1], a[3], a[5]);
-            m.compute_at(m_block, txo);
+                .compute_at(output, xc);
+            register_tiles(m_block, vectors, 1).reorder(txi, tyi, tci, txo, tco, a[0], a[1], tyo, a[5]);
         }
-        m.vectorize(b[2], lanes).unroll(b[2]).unroll(b[4]);
+        m.compute_at(m_block, txo);
+        m.vectorize(b[2], lanes).unroll(b[2]).unroll(b[3]).unroll(b[4]);
         m.update()
-            .reorder(b[2], b[4], w.channels.x, b[0], b[1], b[3], b[5])
+            .reorder(b[2], b[4], b[3], w.channels.x, b[0], b[1], b[5])
             .vectorize(b[2], lanes)
             .unroll(b[2])
+            .unroll(b[3])
             .unroll(b[4]);
     }
 
