@@ -13,6 +13,13 @@ void replace_reads(Graph &g, int from, int to) {
     if (g.output == from) g.output = to;
 }
 
+// The index of the stage that writes each value (-1: none, the input).
+std::vector<int> producers(const Graph &g) {
+    std::vector<int> producer(g.values.size(), -1);
+    for (size_t i = 0; i < g.stages.size(); ++i) producer[g.stages[i].output] = static_cast<int>(i);
+    return producer;
+}
+
 void remove_marked(Graph &g, const std::vector<bool> &dead) {
     std::vector<Stage> kept;
     for (size_t i = 0; i < g.stages.size(); ++i)
@@ -47,9 +54,7 @@ void elide_identity_stages(Graph &g) {
 }
 
 void convolve_before_upsampling(Graph &g) {
-    std::vector<int> readers = count_readers(g);
-    std::vector<int> producer(g.values.size(), -1);
-    for (size_t i = 0; i < g.stages.size(); ++i) producer[g.stages[i].output] = static_cast<int>(i);
+    const std::vector<int> readers = count_readers(g), producer = producers(g);
     for (Stage &conv : g.stages) {
         const bool pointwise = conv.kind == StageKind::Conv2d && conv.bias.empty() && conv.kernel_h == 1 &&
                                conv.kernel_w == 1 && conv.stride_h == 1 && conv.stride_w == 1;
@@ -78,9 +83,7 @@ void convolve_before_upsampling(Graph &g) {
 }
 
 void fuse_stages(Graph &g) {
-    std::vector<int> readers = count_readers(g);
-    std::vector<int> producer(g.values.size(), -1);
-    for (size_t i = 0; i < g.stages.size(); ++i) producer[g.stages[i].output] = static_cast<int>(i);
+    const std::vector<int> readers = count_readers(g), producer = producers(g);
     std::vector<bool> dead(g.stages.size(), false);
 
     auto single_reader = [&](int v) { return readers[v] == 1 && v != g.output; };
