@@ -23,7 +23,8 @@ public:
 
     Input<Buffer<float, 4>> input{"input"};      // (x, y, ci, n)
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
-                                                 // Winograd variants: packed (co, ci, ex, ey)
+                                                 // Winograd variants: packed (co, ci, ex, ey);
+                                                 // cvec: channel-blocked (16, k * k, ci, co / 16)
     // configure() appends: bias (co) when bias=true, then stride_x, stride_y, pad_x, pad_y.
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
 
@@ -42,11 +43,10 @@ public:
         ops::require_zero_mins(input);
         ops::require_zero_mins(weights);
         ops::require_zero_mins(output);
-        Expr out_channels = weights.dim(3).extent();
 
         Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, out_channels);
+        const ops::ConvWeights cw = ops::conv_weights(weights, tuning.channel_vectorized, !gpu_auto, *pad_x, *pad_y);
         Func init("init");
         if (has_bias) {
             ops::require_zero_mins(*bias);
@@ -63,9 +63,9 @@ public:
             wg = ops::winograd_f4x4_3x3_packed(padded, weights, *pad_x, *pad_y, init);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
-            c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), *stride_x, *stride_y, *pad_x, *pad_y, init,
-                                 /*read_phased=*/!gpu_auto);
+            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
+            c = ops::convolution(padded, cw.w, cw.kernel_w, cw.kernel_h, cw.in_channels, *stride_x, *stride_y,
+                                 *pad_x, *pad_y, init, /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
 
@@ -86,8 +86,8 @@ public:
             ae2d::schedules::schedule_winograd(stage, get_target(), tuning.values());
             return;
         }
-        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
-                                               weights.dim(1).extent(), Expr(*stride_x)};
+        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, cw.kernel_w, cw.kernel_h,
+                                               Expr(*stride_x)};
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_conv(stage);
         } else {

@@ -25,7 +25,8 @@ public:
     Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
     Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
-                                                 // Winograd variants: packed (co, ci, ex, ey)
+                                                 // Winograd variants: packed (co, ci, ex, ey);
+                                                 // cvec: channel-blocked (16, k * k, ci, co / 16)
     Input<int> stride_x{"stride_x"}, stride_y{"stride_y"};
     Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
@@ -42,7 +43,7 @@ public:
         Func act = ops::norm_prelu(input, scale, shift, slope);
         Func padded = ops::zero_padded(act, input.dim(0).extent(), input.dim(1).extent());
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, weights.dim(3).extent());
+        const ops::ConvWeights cw = ops::conv_weights(weights, tuning.channel_vectorized, !gpu_auto, pad_x, pad_y);
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c;
@@ -53,9 +54,9 @@ public:
             wg = ops::winograd_f4x4_3x3_packed(padded, weights, pad_x, pad_y, no_bias);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
-            c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), stride_x, stride_y, pad_x, pad_y, no_bias,
-                                 /*read_phased=*/!gpu_auto);
+            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
+            c = ops::convolution(padded, cw.w, cw.kernel_w, cw.kernel_h, cw.in_channels, stride_x, stride_y, pad_x,
+                                 pad_y, no_bias, /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
 
@@ -80,8 +81,8 @@ public:
         }
         // act and padded are inlined into c.phased, the per-strip (CPU) or per-tile (GPU) source
         // of the conv.
-        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
-                                               weights.dim(1).extent(), stride_x};
+        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, cw.kernel_w, cw.kernel_h,
+                                               stride_x};
         if (get_target().has_gpu_feature()) {
             ae2d::schedules::gpu::schedule_conv(stage);
         } else {

@@ -25,7 +25,8 @@ public:
     Input<Buffer<float, 2>> shift{"shift"};      // (ci, n): instance-norm shift
     Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
-                                                 // Winograd variants: packed (co, ci, ex, ey)
+                                                 // Winograd variants: packed (co, ci, ex, ey);
+                                                 // cvec: channel-blocked (16, k * k, ci, co / 16)
     Input<int> factor_x{"factor_x"}, factor_y{"factor_y"};  // up-sampling factors, 1 or 2
     Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
@@ -45,7 +46,7 @@ public:
         ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
         Func padded = ops::zero_padded(up.up, up_w, up_h);
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        Func w = gpu_auto ? Func(weights) : ops::weights_clamped(weights, weights.dim(3).extent());
+        const ops::ConvWeights cw = ops::conv_weights(weights, tuning.channel_vectorized, !gpu_auto, pad_x, pad_y);
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c;
@@ -56,8 +57,8 @@ public:
             wg = ops::winograd_f4x4_3x3_packed(padded, weights, pad_x, pad_y, no_bias);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
-            c = ops::convolution(padded, w, weights.dim(0).extent(), weights.dim(1).extent(),
-                                 weights.dim(2).extent(), 1, 1, pad_x, pad_y, no_bias,
+            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
+            c = ops::convolution(padded, cw.w, cw.kernel_w, cw.kernel_h, cw.in_channels, 1, 1, pad_x, pad_y, no_bias,
                                  /*read_phased=*/!gpu_auto);
             output(x, y, co, n) = c.conv(x, y, co, n);
         }
@@ -86,11 +87,11 @@ public:
         // are inlined into c.phased, the per-strip source of the conv. GPU: act, up and padded are
         // all inlined into c.phased, the per-tile source in shared memory.
         if (get_target().has_gpu_feature()) {
-            ae2d::schedules::gpu::schedule_conv({output, c.conv, c.kernel, c.phased, {}, weights.dim(0).extent(),
-                                                 weights.dim(1).extent(), Expr()});
+            ae2d::schedules::gpu::schedule_conv({output, c.conv, c.kernel, c.phased, {}, cw.kernel_w, cw.kernel_h,
+                                                 Expr()});
         } else {
-            ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, weights.dim(0).extent(),
-                                             weights.dim(1).extent(), Expr()};
+            ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, cw.kernel_w, cw.kernel_h,
+                                             Expr()};
             stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
             ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
         }

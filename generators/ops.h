@@ -276,4 +276,37 @@ inline Func weights_clamped(const Func &weights, const Expr &out_channels) {
     return BoundaryConditions::repeat_edge(weights, {{}, {}, {}, {0, out_channels}});
 }
 
+// Output channels per block of the channel-blocked weight layout, which the "cvec" conv variant
+// takes (schedules/conv_schedule.h): two AVX2 vectors, one AVX-512 vector, four SSE vectors.
+constexpr int kChannelBlock = 16;
+
+// The weights of a direct convolution as w(kx, ky, ci, co), from a conv stage's weights input:
+// PyTorch's layout (kx, ky, ci, co), with co clamped where the schedule rounds channel blocks up,
+// or (channel_blocked) the layout the channel_blocked_weights stage packs once per tensor,
+// (co % kChannelBlock, kx + kernel_w * ky, ci, co / kChannelBlock), zero past the last channel.
+// That layout keeps no kernel extents; ae2d pads every conv by k / 2, so they follow from the
+// padding, and `valid` checks them against the input.
+struct ConvWeights {
+    Func w;
+    Expr kernel_w, kernel_h, in_channels;
+    Expr valid;
+};
+
+template<typename Buf>
+ConvWeights conv_weights(const Buf &weights, bool channel_blocked, bool clamp_channels, const Expr &pad_x,
+                         const Expr &pad_y) {
+    if (!channel_blocked) {
+        Func w = clamp_channels ? weights_clamped(weights, weights.dim(3).extent()) : Func(weights);
+        return {w, weights.dim(0).extent(), weights.dim(1).extent(), weights.dim(2).extent(), Expr(true)};
+    }
+    Expr kernel_w = 2 * pad_x + 1, kernel_h = 2 * pad_y + 1;
+    Var x("x"), y("y"), ci("ci"), co("co");
+    Func w("blocked_weights");
+    // The clamp only bounds the block index for Halide (a schedule never reads past the last block).
+    w(x, y, ci, co) = weights(co % kChannelBlock, x + kernel_w * y, ci,
+                              clamp(co / kChannelBlock, 0, weights.dim(3).extent() - 1));
+    Expr valid = weights.dim(0).extent() == kChannelBlock && weights.dim(1).extent() == kernel_w * kernel_h;
+    return {w, kernel_w, kernel_h, weights.dim(2).extent(), valid};
+}
+
 }  // namespace ae2d::ops

@@ -80,6 +80,7 @@ struct ConvParams {
     int group_blocks = 0;  // channel blocks per parallel channel group
     bool winograd = false; // Winograd F(4x4, 3x3) instead of direct (3x3 stride-1 stages only)
     bool winograd_plane = false;  // Winograd products one (ex, ey) at a time over whole planes
+    bool channel_vectorized = false;  // vectors along output channels (schedule_conv_channels)
 };
 
 // ConvParams as generator parameters: a conv generator holds one of these as a member (Halide
@@ -93,9 +94,10 @@ struct ConvTuning {
     Halide::GeneratorParam<int> group_blocks{"group_blocks", 0, 0, 64};
     Halide::GeneratorParam<bool> winograd{"winograd", false};
     Halide::GeneratorParam<bool> winograd_plane{"winograd_plane", false};
+    Halide::GeneratorParam<bool> channel_vectorized{"channel_vectorized", false};
 
     ConvParams values() const {
-        return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane};
+        return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane, channel_vectorized};
     }
 };
 
@@ -130,8 +132,85 @@ struct ConvStage {
     std::vector<Halide::Expr> phased_specializations = {};  // conditions `phased` simplifies under
 };
 
+// The "cvec" variant: vectors along output channels instead of x, for planes narrower than a
+// vector (a 4 x 4 plane fills half of each AVX2 vector along x). The weights come packed in
+// blocks of ops::kChannelBlock (16) output channels (ops::conv_weights), so a tap's weights for a
+// block are consecutive.
+//   parallel (block of 16 output channels, n):
+//     phased: the whole source plane, all input channels (norm, PReLU, up-sampling inlined)
+//     conv_block: the plane x 16 channels, stored channels innermost, in register tiles of
+//       16 channels (vectors) x px x py pixels, accumulated over ci, ky, kx: per tap, the
+//       block's weight vectors and one broadcast source value per pixel
+//     output: copied out of conv_block (a transpose; every tail guarded)
+// Pixels per tile: AVX2 4 x 1 (2 x 4 = 8 accumulators), AVX-512 4 x 2 (1 x 8), SSE 2 x 1 (4 x 2).
+inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) {
+    using namespace Halide;
+    const int lanes = float_lanes(t);
+    constexpr int block = 16;  // ops::kChannelBlock (ops.h is the algorithm's; schedules do not include it)
+    const int px = lanes == 4 ? 2 : 4, py = t.has_feature(Target::AVX512) ? 2 : 1;
+
+    Func output = s.output;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Var cob("cob"), coi("coi"), task("task");
+    output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
+        .reorder(x, y, coi, cob, n)
+        .fuse(cob, n, task)
+        .parallel(task);
+
+    // The source once for all channel blocks (computed per block, it cost the 1x1 convs 70% of
+    // their multiply-adds' work at 4 x 4 x 1024), parallel over input channels.
+    for (Func f : s.strip_funcs) {
+        f.compute_root().parallel(f.args()[2]).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    }
+    {
+        Func f = s.phased;
+        std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
+        f.compute_root();
+        for (const Expr &cond : s.phased_specializations) {
+            f.specialize(cond).parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+        }
+        f.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+    }
+
+    Func conv = s.conv;
+    Func conv_block = conv.in(output);
+    Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
+    Var bn = conv_block.args()[3];
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), bo("bo"), bi("bi");
+    conv_block.compute_at(output, task)
+        .reorder_storage(bco, bx, by, bn)
+        .split(bco, bo, bi, block, TailStrategy::RoundUp)
+        .split(bx, xo, xi, px, TailStrategy::RoundUp)
+        .split(by, yo, yi, py, TailStrategy::RoundUp)
+        .reorder(bi, xi, yi, xo, yo, bo, bn)
+        .vectorize(bi, lanes)
+        .unroll(bi)
+        .unroll(xi)
+        .unroll(yi);
+
+    Var cx = conv.args()[0], cy = conv.args()[1], cc = conv.args()[2], cn = conv.args()[3];
+    conv.compute_at(conv_block, xo)
+        .reorder_storage(cc, cx, cy, cn)
+        .vectorize(cc, lanes)
+        .unroll(cc)
+        .unroll(cx)
+        .unroll(cy);
+    RVar kx = s.taps.x, ky = s.taps.y, ci = s.taps.z;
+    auto tile_loops = [&](Stage st, bool unroll_taps) {
+        st.reorder(cc, cx, cy, kx, ky, ci, cn).vectorize(cc, lanes).unroll(cc).unroll(cx).unroll(cy);
+        if (unroll_taps) st.unroll(kx).unroll(ky);
+    };
+    tile_loops(conv.update().specialize(s.kernel_w == 3 && s.kernel_h == 3), true);
+    tile_loops(conv.update().specialize(s.kernel_w == 1 && s.kernel_h == 1), true);
+    tile_loops(conv.update(), false);
+}
+
 inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const ConvParams &params = {}) {
     using namespace Halide;
+    if (params.channel_vectorized) {
+        schedule_conv_channels(s, t);
+        return;
+    }
     ConvBlocking blocking = conv_blocking(t);
     if (params.co_block > 0) blocking.co_block = params.co_block;
     if (params.tile_rows > 0) blocking.wide.rows = params.tile_rows;

@@ -17,9 +17,13 @@
 #          each transformed weight is read from cache for every tile rather than from memory
 #          per tile row (wino): for small planes with many channels (measured, 512 -> 512 at
 #          64 x 64, 2 threads: 83 ms against 168 for wino).
-set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane)
+#   cvec   vectors along output channels (schedule_conv_channels in conv_schedule.h) for planes
+#          narrower than a vector: 4 x 4 planes fill half of each AVX2 vector along x. It takes
+#          the weights packed in blocks of 16 output channels, made once per tensor.
+set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane cvec)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)
 set(AE2D_CONV_VARIANT_rows2 tile_rows=2 vectors_x=1)
 set(AE2D_CONV_VARIANT_wino winograd=true)
 set(AE2D_CONV_VARIANT_wplane winograd=true winograd_plane=true)
+set(AE2D_CONV_VARIANT_cvec channel_vectorized=true)

@@ -16,7 +16,7 @@
 #include "ae2d/schedule.h"
 #include "ae2d/tune.h"
 #include "graph/builder.h"
-#include "runtime/winograd_weights.h"
+#include "runtime/packed_weights.h"
 #include "parity_support.h"
 #include "test_support.h"
 
@@ -320,7 +320,7 @@ TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> uniform(-1.f, 1.f);
     for (float &v : w.data) v = uniform(rng);
-    auto packed = runtime::pack_winograd_weights(w);
+    auto packed = runtime::pack_weights(w, runtime::WeightPacking::Winograd);
     REQUIRE(packed.ok());
     REQUIRE(packed->shape == std::vector<int64_t>{6, 6, ci, co});
     double worst = 0;
@@ -337,23 +337,47 @@ TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "
                 }
     CHECK(worst < 1e-6);
 
-    auto refused = runtime::pack_winograd_weights(Tensor({4, 3, 1, 1}));
+    auto refused = runtime::pack_weights(Tensor({4, 3, 1, 1}), runtime::WeightPacking::Winograd);
     REQUIRE_FALSE(refused.ok());
     CHECK_THAT(refused.status().message(), Catch::Contains("(4, 3, 1, 1)"));
 }
 
-TEST_CASE("packed Winograd weights are made once per parameter and shared", "[schedule][winograd]") {
+TEST_CASE("the channel-blocked weights hold 16 output channels per block, zero past the last", "[schedule][cvec]") {
+    const int co = 21, ci = 3, kh = 3, kw = 1;  // 21: a partial second block; a 3x1 kernel
+    Tensor w({co, ci, kh, kw});
+    for (size_t i = 0; i < w.data.size(); ++i) w.data[i] = float(i) + 1.0f;  // all non-zero
+    auto packed = runtime::pack_weights(w, runtime::WeightPacking::ChannelBlocked);
+    REQUIRE(packed.ok());
+    REQUIRE(packed->shape == std::vector<int64_t>{2, ci, kh * kw, 16});
+    int mismatches = 0;
+    for (int cob = 0; cob < 2; ++cob)
+        for (int i = 0; i < ci; ++i)
+            for (int tap = 0; tap < kh * kw; ++tap)
+                for (int coi = 0; coi < 16; ++coi) {
+                    const int o = cob * 16 + coi, ky = tap / kw, kx = tap % kw;
+                    const float want = o < co ? w.data[((size_t(o) * ci + i) * kh + ky) * kw + kx] : 0.0f;
+                    const float got = packed->data[((size_t(cob) * ci + i) * kh * kw + tap) * 16 + coi];
+                    mismatches += got != want;
+                }
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("packed weights are made once per parameter and packing, and shared", "[schedule][winograd][cvec]") {
     Tensor w({8, 4, 3, 3});
     for (size_t i = 0; i < w.data.size(); ++i) w.data[i] = float(i % 13) / 13.f;
-    runtime::WinogradWeightCache cache;
+    runtime::PackedWeightCache cache;
     CHECK(cache.bytes() == 0);
-    auto first = cache.get("block.conv.weight", w);
+    auto first = cache.get("block.conv.weight", runtime::WeightPacking::Winograd, w);
     REQUIRE(first.ok());
-    auto again = cache.get("block.conv.weight", w);
+    auto again = cache.get("block.conv.weight", runtime::WeightPacking::Winograd, w);
     REQUIRE(again.ok());
     CHECK(*first == *again);
     CHECK(cache.bytes() == 8 * 4 * 36 * 4);
-    auto bad = cache.get("block.conv1x1.weight", Tensor({8, 4, 1, 1}));
+    auto blocked = cache.get("block.conv.weight", runtime::WeightPacking::ChannelBlocked, w);
+    REQUIRE(blocked.ok());
+    CHECK(*blocked != *first);
+    CHECK(cache.bytes() == 8 * 4 * 36 * 4 + 16 * 4 * 9 * 4);
+    auto bad = cache.get("block.conv1x1.weight", runtime::WeightPacking::Winograd, Tensor({8, 4, 1, 1}));
     REQUIRE_FALSE(bad.ok());
     CHECK_THAT(bad.status().message(), Catch::Contains("block.conv1x1.weight"));
 }

@@ -78,6 +78,9 @@ bool variant_applies(const std::string &variant, const ScheduleEntry &key);
 // Whether `variant` is a Winograd one ("wino", "wplane"): these take the packed transformed
 // weights (made once per weight tensor) instead of the 3x3 weights.
 bool is_winograd_variant(std::string_view variant);
+// Whether `variant` is the channel-vectorized one ("cvec"): it takes the weights packed in blocks
+// of 16 output channels (made once per weight tensor).
+bool is_channel_vectorized_variant(std::string_view variant);
 // Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
 std::vector<std::string> schedule_stages();
 std::vector<std::string> schedule_variants(const std::string &stage);

@@ -75,7 +75,7 @@ Model Model::with_schedule(const ScheduleTable &schedule) const {
     impl->schedule = schedule;
     impl->backend = impl_->backend;
     impl->device_weights = impl_->device_weights;  // shared
-    impl->winograd = impl_->winograd;              // shared
+    impl->packed = impl_->packed;                  // shared
     return Model(std::shared_ptr<const Impl>(std::move(impl)));
 }
 
@@ -143,7 +143,7 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
     if (impl_->backend == Backend::Cpu) {
         auto arena = impl_->take_arena(*s, p.memory.arena_floats);
         if (!arena) return oom();
-        Status ok = runtime::execute(p, *impl_->weights, impl_->winograd.get(), input.data.data(), out.data.data(), arena->data(),
+        Status ok = runtime::execute(p, *impl_->weights, impl_->packed.get(), input.data.data(), out.data.data(), arena->data(),
                                      profile ? &stage_profile : nullptr);
         impl_->give_back(*s, std::move(arena));
         if (!ok) return ok;

@@ -37,8 +37,8 @@ struct Model::Impl {
     ScheduleTable schedule;                             // which variant runs each stage (CPU)
     Backend backend = Backend::Cpu;
     std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
-    // Packed weights of the stages that run a Winograd variant, made on first use; shared like `weights`.
-    std::shared_ptr<const runtime::WinogradWeightCache> winograd = std::make_shared<runtime::WinogradWeightCache>();
+    // Packed weights of the stages that run a variant taking them, made on first use; shared like `weights`.
+    std::shared_ptr<const runtime::PackedWeightCache> packed = std::make_shared<runtime::PackedWeightCache>();
 
     mutable std::mutex mutex;  // guards `shapes` and `clock`
     mutable std::map<std::array<int64_t, 4>, ShapeEntry> shapes;  // by (n, c, h, w): a lookup allocates nothing

@@ -156,7 +156,7 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
         if (options.progress) options.progress(done, result.stages.size(), t.key.key_text());
         return Status::Ok();
     };
-    ok = runtime::execute(plan, *impl.weights, impl.winograd.get(), x.data.data(), out.data(), arena.data(), nullptr, hook);
+    ok = runtime::execute(plan, *impl.weights, impl.packed.get(), x.data.data(), out.data(), arena.data(), nullptr, hook);
     if (!ok) return ok;
 
     result.table.name = "tuned";

@@ -67,16 +67,30 @@ int64_t macs_of(const graph::Graph &g, const Stage &s) {
     return out.shape.numel() * in.shape.c * s.kernel_h * s.kernel_w;
 }
 
-// Whether CPU variant v of stage s is a Winograd variant (which takes packed weights). No heap
-// allocation: forward passes ask it.
-bool runs_winograd(const Stage &s, int v) {
+// The name of CPU variant v of conv stage s, or nullptr for other stages. No heap allocation:
+// forward passes ask it.
+const char *conv_variant_name(const Stage &s, int v) {
     switch (s.kind) {
-    case StageKind::Conv2d:
-        return is_winograd_variant(s.bias.empty() ? k_conv2d[v].name : k_conv2d_bias[v].name);
-    case StageKind::NormPReLUConv2d: return is_winograd_variant(k_norm_prelu_conv2d[v].name);
-    case StageKind::NormPReLUUpsampleConv2d: return is_winograd_variant(k_norm_prelu_upsample_conv2d[v].name);
-    default: return false;
+    case StageKind::Conv2d: return s.bias.empty() ? k_conv2d[v].name : k_conv2d_bias[v].name;
+    case StageKind::NormPReLUConv2d: return k_norm_prelu_conv2d[v].name;
+    case StageKind::NormPReLUUpsampleConv2d: return k_norm_prelu_upsample_conv2d[v].name;
+    default: return nullptr;
     }
+}
+
+// Whether CPU variant v of stage s takes packed weights, and which: *packing is set when it does.
+bool takes_packed_weights(const Stage &s, int v, WeightPacking *packing) {
+    const char *name = conv_variant_name(s, v);
+    if (name == nullptr) return false;
+    if (is_winograd_variant(name)) {
+        *packing = WeightPacking::Winograd;
+        return true;
+    }
+    if (is_channel_vectorized_variant(name)) {
+        *packing = WeightPacking::ChannelBlocked;
+        return true;
+    }
+    return false;
 }
 
 }  // namespace
@@ -203,15 +217,15 @@ public:
     virtual Act scale(int v) const = 0;
     virtual Act shift(int v) const = 0;
     virtual ConstAct param(const std::string &name) const = 0;
-    // The packed transformed weights of parameter `name`, which the Winograd variants take.
-    virtual Expected<ConstAct> winograd_param(const std::string &name) const = 0;
+    // Parameter `name` packed for the variants that take it so (packed_weights.h).
+    virtual Expected<ConstAct> packed_param(const std::string &name, WeightPacking packing) const = 0;
 };
 
 // A host tensor as a Halide buffer, dims innermost first. No heap allocation: a forward pass on
 // a cached plan allocates nothing.
 ConstAct host_view(const Tensor &t) {
     halide_dimension_t dims[4];
-    const int rank = t.rank();  // at most 4: checked at load (packed Winograd weights: 4)
+    const int rank = t.rank();  // at most 4: checked at load (packed weights: 4)
     int32_t stride = 1;
     for (int d = 0; d < rank; ++d) {
         const int32_t extent = static_cast<int32_t>(t.shape[rank - 1 - d]);
@@ -224,9 +238,9 @@ ConstAct host_view(const Tensor &t) {
 // CPU: views of the caller's input and output and of the plan's arena; parameters in place.
 class HostBuffers final : public BufferSource {
 public:
-    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd,
+    HostBuffers(const ExecutionPlan &plan, const WeightMap &weights, const PackedWeightCache *packed,
                 const float *input, float *output, float *arena)
-        : plan_(plan), weights_(weights), winograd_(winograd), input_(input), output_(output), arena_(arena) {}
+        : plan_(plan), weights_(weights), packed_(packed), input_(input), output_(output), arena_(arena) {}
 
     Act act(int v) const override {
         const Shape4 &s = plan_.graph.values[v].shape;
@@ -242,9 +256,9 @@ public:
         return Act(data_of(v) + s.c * s.n, int(s.c), int(s.n));
     }
     ConstAct param(const std::string &name) const override { return host_view(weights_.at(name)); }
-    Expected<ConstAct> winograd_param(const std::string &name) const override {
-        if (winograd_ == nullptr) return Status::Error("no store of Winograd weights was given for " + name);
-        auto packed = winograd_->get(name, weights_.at(name));
+    Expected<ConstAct> packed_param(const std::string &name, WeightPacking packing) const override {
+        if (packed_ == nullptr) return Status::Error("no cache of packed weights was given for " + name);
+        auto packed = packed_->get(name, packing, weights_.at(name));
         if (!packed) return packed.status();
         return host_view(**packed);
     }
@@ -258,7 +272,7 @@ private:
 
     const ExecutionPlan &plan_;
     const WeightMap &weights_;
-    const WinogradWeightCache *winograd_;
+    const PackedWeightCache *packed_;
     const float *input_;
     float *output_;
     float *arena_;
@@ -273,8 +287,8 @@ public:
     Act scale(int v) const override { return arena_.values[v]; }
     Act shift(int v) const override { return arena_.shifts[v]; }
     ConstAct param(const std::string &name) const override { return weights_.buffers.at(name); }
-    Expected<ConstAct> winograd_param(const std::string &name) const override {
-        return Status::Error("the Winograd variants run on the CPU only (" + name + ")");
+    Expected<ConstAct> packed_param(const std::string &name, WeightPacking) const override {
+        return Status::Error("the variants that take packed weights run on the CPU only (" + name + ")");
     }
 
 private:
@@ -295,9 +309,10 @@ public:
     bool on_gpu() const { return gpu_ != nullptr; }
 
     Status run(const Stage &s, int variant, bool fallback_to_manual = false, bool *fell_back = nullptr) {
-        ConstAct packed;  // the weights of a Winograd variant
-        if (!gpu_ && runs_winograd(s, variant)) {
-            auto p = b_.winograd_param(s.weight);
+        ConstAct packed;  // the weights of a variant that takes them packed
+        WeightPacking packing;
+        if (!gpu_ && takes_packed_weights(s, variant, &packing)) {
+            auto p = b_.packed_param(s.weight, packing);
             if (!p) return p.status().with_context(std::string("stage ") + graph::stage_kind_name(s.kind) + " at " + s.module);
             packed = std::move(*p);
         }
@@ -316,7 +331,7 @@ public:
 private:
 // The stage's function: the GPU backend's, or the CPU variant v.
 #define AE2D_STAGE_FN(stage) (gpu_ ? gpu_[v].stage : k_##stage[v].fn)
-    // `packed`: the weights of a Winograd variant (their packed transform), else empty.
+    // `packed`: the weights of a variant that takes them packed, else empty.
     int call(const Stage &s, int v, const ConstAct &packed) {
         if (gpu_) v = gpu_variant(v);
         const auto &in = s.inputs;
@@ -439,9 +454,9 @@ std::string describe_stage(const ExecutionPlan &plan, const Stage &s) {
     return d;
 }
 
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd, const float *input,
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const PackedWeightCache *packed, const float *input,
                float *output, float *arena, StageProfile *profile, const StageHook &hook) {
-    HostBuffers buffers(plan, weights, winograd, input, output, arena);
+    HostBuffers buffers(plan, weights, packed, input, output, arena);
     StageRunner runner(plan, nullptr, buffers);
     return run_stages(plan, runner, profile, nullptr, hook);
 }

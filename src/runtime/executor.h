@@ -13,7 +13,7 @@
 #include "graph/graph.h"
 #include "runtime/device.h"
 #include "runtime/memory_plan.h"
-#include "runtime/winograd_weights.h"
+#include "runtime/packed_weights.h"
 
 namespace ae2d::runtime {
 
@@ -69,8 +69,8 @@ constexpr int kManualVariant = 0, kAutoVariant = 1;
 using StageHook = std::function<Status(size_t stage_index, const std::function<Status(int variant)> &run_variant)>;
 
 // `arena` holds plan.memory.arena_floats floats, `output` the output value's numel(). Stages on a
-// Winograd variant take their packed weights from `winograd` (an error without it).
-Status execute(const ExecutionPlan &plan, const WeightMap &weights, const WinogradWeightCache *winograd, const float *input,
+// variant that takes packed weights (Winograd, cvec) get them from `packed` (an error without it).
+Status execute(const ExecutionPlan &plan, const WeightMap &weights, const PackedWeightCache *packed, const float *input,
                float *output, float *arena, StageProfile *profile = nullptr, const StageHook &hook = nullptr);
 
 // The stage libraries with compiled variants, the variants of one (manual first; empty for an

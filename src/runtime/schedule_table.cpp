@@ -203,6 +203,8 @@ std::vector<std::string> schedule_stages() { return runtime::stage_library_names
 
 bool is_winograd_variant(std::string_view variant) { return variant == "wino" || variant == "wplane"; }
 
+bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
+
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
     if (!is_winograd_variant(variant)) return true;
     const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));

@@ -1,0 +1,42 @@
+// Conv weights packed for the variants that take them instead of PyTorch's layout, made by an AOT
+// packing stage on first use of each weight tensor and kept for the model's lifetime, so that a
+// forward pass only reads them:
+//   Winograd        G g G^T of a 3x3 conv, (6, 6, ci, co) in PyTorch order, i.e. Halide
+//                   (co, ci, ex, ey) (the "wino" and "wplane" variants; winograd_weights stage)
+//   ChannelBlocked  blocks of 16 output channels innermost, (ceil(co / 16), ci, kh * kw, 16) in
+//                   PyTorch order (the "cvec" variant; channel_blocked_weights stage)
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "ae2d/status.h"
+#include "ae2d/tensor.h"
+
+namespace ae2d::runtime {
+
+enum class WeightPacking { Winograd, ChannelBlocked };
+constexpr int kWeightPackings = 2;
+
+// The packed form of a (co, ci, kh, kw) weight tensor (Winograd: 3x3 only).
+Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing);
+
+// Packed weights by parameter name and packing, shared by every plan and thread of a model. Only
+// the tensors of stages that run such a variant are packed (Winograd's are 4x the weights).
+class PackedWeightCache {
+public:
+    // The packed form of `weights`, the parameter `name`; made on the first call for the pair.
+    // A hit takes a lock and a lookup: it allocates nothing.
+    Expected<const Tensor *> get(const std::string &name, WeightPacking packing, const Tensor &weights) const;
+    // Bytes held by the packed tensors made so far.
+    int64_t bytes() const;
+
+private:
+    mutable std::mutex mutex_;
+    // One map per packing (stable addresses).
+    mutable std::unordered_map<std::string, std::unique_ptr<const Tensor>> packed_[kWeightPackings];
+};
+
+}  // namespace ae2d::runtime
