@@ -157,8 +157,9 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
         .fuse(cob, n, task)
         .parallel(task);
 
-    // The source once for all channel blocks (computed per block, it cost the 1x1 convs 70% of
-    // their multiply-adds' work at 4 x 4 x 1024), parallel over input channels.
+    // The source once for all channel blocks, parallel over input channels. Measured (JIT
+    // prototype, 2 threads, 1x1 1024 -> 1024 at 4 x 4): 2.53 ms with the source computed per
+    // block, 0.45 ms computed once (the direct schedule: 0.73 ms).
     for (Func f : s.strip_funcs) {
         f.compute_root().parallel(f.args()[2]).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
     }
