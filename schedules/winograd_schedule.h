@@ -166,8 +166,12 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
         }
         m.compute_at(m_block, txo);
         m.vectorize(b[2], lanes).unroll(b[2]).unroll(b[3]).unroll(b[4]);
+        // Tile rows before channels: each channel's broadcast weight is used by both tile rows
+        // of a narrow register tile right away. With channels first, all 6 broadcasts stayed
+        // live beside 12 accumulators and 4 spilled per input channel: 3x3 256 -> 256 at 32 x 32
+        // (JIT prototype, 2 threads) 6.67 -> 2.69 ms, 512 -> 512 at 16 x 16 11.4 -> 5.4 ms.
         m.update()
-            .reorder(b[2], b[4], b[3], w.channels.x, b[0], b[1], b[5])
+            .reorder(b[2], b[3], b[4], w.channels.x, b[0], b[1], b[5])
             .vectorize(b[2], lanes)
             .unroll(b[2])
             .unroll(b[3])
