@@ -153,8 +153,9 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
 //
 // The weight transform G g G^T depends on the weights only, so it runs once per weight tensor
 // (the winograd_weights stage, when a model first runs a Winograd variant) and the conv stages
-// read its result, packed (co, ci, ex, ey): co innermost, so that a register tile's co_block
-// weights are consecutive.
+// read its result packed in blocks of kChannelBlock output channels (see
+// winograd_weights_unpacked): a register tile's weights for one input channel are consecutive,
+// and so is each block's stream over the input channels.
 struct WinogradWeights {
     Func taps;  // the weights g(kx, ky, ci, co), as their own Func (the schedule transposes them)
     Func gw;    // transform along kx: gw(ex, ky, ci, co) = (G g)(ex, ky)
@@ -181,21 +182,26 @@ inline WinogradWeights winograd_weights(const Func &weights) {
     return w;
 }
 
-// The packed transformed weights, packed(co, ci, ex, ey), read as u(ex, ey, ci, co) with co
-// clamped into [0, out_channels) (a register tile may run past the last channel; those results
-// are dropped).
-inline Func winograd_weights_unpacked(const Func &packed, const Expr &out_channels) {
+// Output channels per block of the packed weight layouts: the Winograd one below and the
+// channel-blocked one of the "cvec" variant (conv_weights): two AVX2 vectors, one AVX-512
+// vector, four SSE vectors.
+constexpr int kChannelBlock = 16;
+
+// The packed transformed weights, packed(co % kChannelBlock, ci, ex + 6 ey, co / kChannelBlock),
+// zero past the last channel, read as u(ex, ey, ci, co). The block index is clamped: a register
+// tile may run past the last block (those results are dropped).
+inline Func winograd_weights_unpacked(const Func &packed, const Expr &blocks) {
     Var ex("ex"), ey("ey"), ci("ci"), co("co");
     Func u("u");
-    u(ex, ey, ci, co) = packed(clamp(co, 0, out_channels - 1), ci, ex, ey);
+    u(ex, ey, ci, co) = packed(co % kChannelBlock, ci, ex + 6 * ey, clamp(co / kChannelBlock, 0, blocks - 1));
     return u;
 }
 
 // The Winograd variants of the conv stages take `packed` as their weights input (see above):
-// true when its extents are those of a 3x3 conv's packed weights, (co, ci, 6, 6).
+// true when its extents are those of a 3x3 conv's packed weights, (16, ci, 36, ceil(co / 16)).
 template<typename Buf>
 Expr is_packed_winograd_weights(const Buf &packed) {
-    return packed.dim(2).extent() == 6 && packed.dim(3).extent() == 6;
+    return packed.dim(0).extent() == kChannelBlock && packed.dim(2).extent() == 36;
 }
 
 struct Winograd {
@@ -266,7 +272,7 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &u, const Expr &in
 template<typename Buf>
 Winograd winograd_f4x4_3x3_packed(const Func &src, const Buf &packed, const Expr &pad_x, const Expr &pad_y,
                                   const Func &init) {
-    return winograd_f4x4_3x3(src, winograd_weights_unpacked(packed, packed.dim(0).extent()),
+    return winograd_f4x4_3x3(src, winograd_weights_unpacked(packed, packed.dim(3).extent()),
                              packed.dim(1).extent(), pad_x, pad_y, init);
 }
 
@@ -276,9 +282,6 @@ inline Func weights_clamped(const Func &weights, const Expr &out_channels) {
     return BoundaryConditions::repeat_edge(weights, {{}, {}, {}, {0, out_channels}});
 }
 
-// Output channels per block of the channel-blocked weight layout, which the "cvec" conv variant
-// takes (schedules/conv_schedule.h): two AVX2 vectors, one AVX-512 vector, four SSE vectors.
-constexpr int kChannelBlock = 16;
 
 // The weights of a direct convolution as w(kx, ky, ci, co), from a conv stage's weights input:
 // PyTorch's layout (kx, ky, ci, co), with co clamped where the schedule rounds channel blocks up,

@@ -1,9 +1,11 @@
 // WinogradWeights: the weight transform of Winograd F(4x4, 3x3), G g G^T, for the Winograd
-// variants of the conv stages, packed as they read it (ops::winograd_weights). The runtime runs
-// it once per 3x3 weight tensor, when a model first runs one of those variants, and keeps the
-// result (4x the weights' size), so a forward pass only reads it.
-//   packed(co, ci, ex, ey) = (G g(., ., ci, co) G^T)(ex, ey)
-// AOT arguments: (weights (kx, ky, ci, co) = PyTorch (co, ci, 3, 3), packed (co, ci, 6, 6)).
+// variants of the conv stages, packed as they read it (ops::winograd_weights_unpacked). The
+// runtime runs it once per 3x3 weight tensor, when a model first runs one of those variants, and
+// keeps the result (4x the weights' size), so a forward pass only reads it.
+//   packed(coi, ci, ex + 6 ey, cob) = (G g(., ., ci, co) G^T)(ex, ey), co = 16 cob + coi,
+//   zero for co past the last channel
+// AOT arguments: (weights (kx, ky, ci, co) = PyTorch (co, ci, 3, 3),
+//                 packed (16, ci, 36, ceil(co / 16))).
 #include "Halide.h"
 #include "ops.h"
 #include "winograd_schedule.h"
@@ -16,25 +18,27 @@ namespace ops = ae2d::ops;
 class WinogradWeights : public Generator<WinogradWeights> {
 public:
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co)
-    Output<Buffer<float, 4>> packed{"packed"};   // (co, ci, ex, ey)
+    Output<Buffer<float, 4>> packed{"packed"};   // (coi, ci, ex + 6 ey, cob)
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
         ops::require_zero_mins(weights);
         ops::require_zero_mins(packed);
-        packed.dim(2).set_extent(6);  // (ex, ey): constant extents, unrolled by the schedule
-        packed.dim(3).set_extent(6);
+        packed.dim(0).set_extent(ops::kChannelBlock);  // constant extents, unrolled by the schedule
+        packed.dim(2).set_extent(36);
         add_requirement(weights.dim(0).extent() == 3 && weights.dim(1).extent() == 3,
                         "the Winograd weight transform takes 3x3 kernels only");
-        ops::WinogradWeights w = ops::winograd_weights(weights);
-        packed(co, ci, ex, ey) = w.u(ex, ey, ci, co);
+        Expr out_channels = weights.dim(3).extent();
+        ops::WinogradWeights w = ops::winograd_weights(ops::weights_clamped(weights, out_channels));
+        Expr o = cob * ops::kChannelBlock + coi;
+        packed(coi, ci, e, cob) = select(o < out_channels, w.u(e % 6, e / 6, ci, o), 0.0f);
 
         // ---------------------------------------------------------------- schedule
         ae2d::schedules::schedule_winograd_weights(packed, w.gw, w.taps, get_target());
     }
 
 private:
-    Var co{"co"}, ci{"ci"}, ex{"ex"}, ey{"ey"};
+    Var coi{"coi"}, ci{"ci"}, e{"e"}, cob{"cob"};
 };
 
 }  // namespace

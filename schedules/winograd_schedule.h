@@ -1,5 +1,5 @@
 // CPU schedule of the Winograd F(4x4, 3x3) convolutions (ops::winograd_f4x4_3x3 in
-// generators/ops.h): the "wino" and "wplane" variants of the 3x3 stride-1 conv stages.
+// generators/ops.h): the "wino", "wplane" and "wcvec" variants of the 3x3 stride-1 conv stages.
 //
 // Vectors run along tiles (tx): each lane is one 4x4 output tile. Loop nest ("wino"), outermost
 // first:
@@ -49,8 +49,149 @@ struct WinogradStage {
     std::vector<Halide::Expr> source_specializations = {};  // conditions w.source simplifies under
 };
 
+// Where the input transform runs: per chunk of a tile row (row mode: at row_level), or for the
+// whole plane before the products (plane mode), one tile row of it at a time.
+inline void schedule_input_transform(const WinogradStage &s, int lanes, bool plane,
+                                     const Halide::LoopLevel &row_level) {
+    using namespace Halide;
+    const WinogradFuncs &w = s.w;
+    Func v = w.v;
+    std::vector<Var> va = v.args();  // (ex, ey, tx, ty, ci, n)
+    Var vrow("vrow");
+    if (plane) {
+        v.compute_root().fuse(va[3], va[5], vrow).parallel(vrow);
+    } else {
+        v.compute_at(row_level);
+    }
+    const LoopLevel source_level = plane ? LoopLevel(v, vrow) : row_level;
+
+    // ---- the source rows of a chunk (or tile row), computed once (2 of every 130 columns
+    // recomputed at chunk edges).
+    for (Func f : s.strip_funcs) {  // these read the input directly: no running past it
+        f.compute_at(source_level).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    }
+    {
+        Func f = w.source;
+        Var sx = f.args()[0];
+        for (const Expr &cond : s.source_specializations) {
+            f.specialize(cond).vectorize(sx, lanes, TailStrategy::RoundUp);
+        }
+        f.compute_at(source_level).vectorize(sx, lanes, TailStrategy::RoundUp);
+    }
+
+    // ---- input transform: per input channel, tmp (6 x 6 rows of tile vectors) then v
+    {
+        const std::vector<Var> &a = va;
+        Var txo("txo"), txi("txi");
+        if (plane) {  // each (ex, ey)'s plane together, read whole per channel block
+            v.reorder_storage(a[2], a[4], a[3], a[5], a[0], a[1]);
+        } else {  // one channel's 36 rows together
+            v.reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5]);
+        }
+        v
+            .split(a[2], txo, txi, lanes, TailStrategy::RoundUp)
+            .reorder(txi, a[0], a[1], txo, a[4], plane ? vrow : a[3])
+            .vectorize(txi)
+            .unroll(a[0])
+            .unroll(a[1]);
+        Func tmp = w.tmp;
+        std::vector<Var> b = tmp.args();  // (ex, j, tx, ty, ci, n)
+        tmp.compute_at(v, a[4])
+            .reorder_storage(b[2], b[0], b[1], b[3], b[4], b[5])  // tile vectors dense
+            .split(b[2], txo, txi, lanes, TailStrategy::RoundUp)
+            .reorder(txi, b[0], b[1], txo, b[3], b[4], b[5])
+            .vectorize(txi)
+            .unroll(b[0])
+            .unroll(b[1]);
+    }
+}
+
+// The "wcvec" variant: the products with vectors along output channels, for planes of fewer
+// tiles than a vector has lanes (16 x 16 outputs are 4 x 4 tiles, half of an AVX2 vector along
+// tiles; 8 x 8 outputs a quarter). Loop nest, outermost first:
+//   v: the whole plane's input transform first (as wplane)
+//   parallel (block of 16 output channels, n):
+//     m_block: for each (ex, ey), register tiles of 16 channels (vectors) x 4 tiles (4 x 1 or,
+//       on planes 2 tiles wide, 2 x 2), accumulated over ci: per input channel, the block's
+//       2 weight vectors (consecutive in the packed layout) and one broadcast value per tile
+//     z, output: the output transform of the block, vectors along channels
+// Measured (JIT prototype, 2 threads, 3x3 at 16 x 16 and 8 x 8): 512 -> 512 at 16 x 16 4.4 ms
+// (wplane 5.4, direct 6.9 in the network); 256 -> 256 at 16 x 16 0.92 ms (direct 1.64);
+// 1024 -> 1024 at 8 x 8 7.0 ms (direct 7.3): there the 151 MB of packed weights stream at
+// 22 GB/s. With the weights packed (co, ci, ex, ey) instead of in blocks, each block's stream
+// over ci crossed a page per step: 48 ms at 8 x 8 x 1024.
+inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Target &t) {
+    using namespace Halide;
+    const int lanes = float_lanes(t);
+    constexpr int block = 16;  // ops::kChannelBlock, the packed weights' block
+    const WinogradFuncs &w = s.w;
+
+    // Output channels of a block start at a multiple of 16 (GuardWithIf, not ShiftInwards), so
+    // the block's packed weights are read as dense vectors. The output is written one scalar per
+    // channel (vectors along channels would scatter): measured negligible against the products.
+    Func output = s.output;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Var ty("ty"), j("j"), cob("cob"), coi("coi"), task("task");
+    output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
+        .split(y, ty, j, 4, TailStrategy::GuardWithIf)
+        .reorder(coi, x, j, ty, cob, n)
+        .fuse(cob, n, task)
+        .parallel(task)
+        .unroll(j);
+
+    schedule_input_transform(s, lanes, /*plane=*/true, LoopLevel());
+
+    Func m_block = Func(w.m).in(w.z);
+    std::vector<Var> a = m_block.args();  // (ex, ey, tx, ty, co, n)
+    Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), bo("bo"), bi("bi");
+    m_block.compute_at(output, task).reorder_storage(a[4], a[2], a[3], a[0], a[1], a[5]);
+    auto register_tiles = [&](Stage st, int tiles_x, int tiles_y) {
+        st.split(a[4], bo, bi, block, TailStrategy::RoundUp)
+            .split(a[2], txo, txi, tiles_x, TailStrategy::RoundUp)
+            .split(a[3], tyo, tyi, tiles_y, TailStrategy::RoundUp)
+            .reorder(bi, txi, tyi, txo, tyo, a[0], a[1], bo, a[5])
+            .vectorize(bi, lanes)
+            .unroll(bi)
+            .unroll(txi)
+            .unroll(tyi);
+    };
+    Expr plane_tiles_x = (output.output_buffer().dim(0).extent() + 3) / 4;
+    register_tiles(m_block.specialize(plane_tiles_x <= 2), 2, 2);
+    register_tiles(m_block, 4, 1);
+
+    Func m = w.m;
+    std::vector<Var> b = m.args();
+    m.compute_at(m_block, txo)
+        .reorder_storage(b[4], b[2], b[3], b[0], b[1], b[5])
+        .vectorize(b[4], lanes)
+        .unroll(b[4])
+        .unroll(b[2])
+        .unroll(b[3]);
+    m.update()  // per input channel: tile by tile, one broadcast each, the block's weight vectors
+        .reorder(b[4], b[2], b[3], w.channels.x, b[0], b[1], b[5])
+        .vectorize(b[4], lanes)
+        .unroll(b[4])
+        .unroll(b[2])
+        .unroll(b[3]);
+
+    Func z = w.z;
+    std::vector<Var> c = z.args();  // (x, ey, ty, co, n)
+    Var tx("tx"), i("i");
+    z.compute_at(output, task)
+        .reorder_storage(c[3], c[0], c[1], c[2], c[4])
+        .split(c[0], tx, i, 4, TailStrategy::RoundUp)
+        .reorder(c[3], i, tx, c[1], c[2], c[4])
+        .vectorize(c[3], lanes)
+        .unroll(i)
+        .unroll(c[1]);
+}
+
 inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, const ConvParams &params = {}) {
     using namespace Halide;
+    if (params.channel_vectorized) {
+        schedule_winograd_channels(s, t);
+        return;
+    }
     const ConvBlocking blocking = conv_blocking(t);
     const int lanes = blocking.lanes;
     const int co_block = params.co_block > 0 ? params.co_block : blocking.co_block;
@@ -72,57 +213,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
         .vectorize(xv)
         .unroll(j);
 
-    // Where the input transform runs: per chunk of a tile row (row mode), or for the whole plane
-    // before the products (plane mode), one tile row of it at a time.
-    Func v = w.v;
-    std::vector<Var> va = v.args();  // (ex, ey, tx, ty, ci, n)
-    Var vrow("vrow");
-    if (params.winograd_plane) {
-        v.compute_root().fuse(va[3], va[5], vrow).parallel(vrow);
-    } else {
-        v.compute_at(output, xc);
-    }
-    const LoopLevel source_level = params.winograd_plane ? LoopLevel(v, vrow) : LoopLevel(output, xc);
-
-    // ---- the source rows of a chunk (or tile row), computed once (2 of every 130 columns
-    // recomputed at chunk edges).
-    for (Func f : s.strip_funcs) {  // these read the input directly: no running past it
-        f.compute_at(source_level).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
-    }
-    {
-        Func f = w.source;
-        Var sx = f.args()[0];
-        for (const Expr &cond : s.source_specializations) {
-            f.specialize(cond).vectorize(sx, lanes, TailStrategy::RoundUp);
-        }
-        f.compute_at(source_level).vectorize(sx, lanes, TailStrategy::RoundUp);
-    }
-
-    // ---- input transform: per input channel, tmp (6 x 6 rows of tile vectors) then v
-    {
-        const std::vector<Var> &a = va;
-        Var txo("txo"), txi("txi");
-        if (params.winograd_plane) {  // each (ex, ey)'s plane together, read whole per channel block
-            v.reorder_storage(a[2], a[4], a[3], a[5], a[0], a[1]);
-        } else {  // one channel's 36 rows together
-            v.reorder_storage(a[2], a[0], a[1], a[4], a[3], a[5]);
-        }
-        v
-            .split(a[2], txo, txi, lanes, TailStrategy::RoundUp)
-            .reorder(txi, a[0], a[1], txo, a[4], params.winograd_plane ? vrow : a[3])
-            .vectorize(txi)
-            .unroll(a[0])
-            .unroll(a[1]);
-        Func tmp = w.tmp;
-        std::vector<Var> b = tmp.args();  // (ex, j, tx, ty, ci, n)
-        tmp.compute_at(v, a[4])
-            .reorder_storage(b[2], b[0], b[1], b[3], b[4], b[5])  // tile vectors dense
-            .split(b[2], txo, txi, lanes, TailStrategy::RoundUp)
-            .reorder(txi, b[0], b[1], txo, b[3], b[4], b[5])
-            .vectorize(txi)
-            .unroll(b[0])
-            .unroll(b[1]);
-    }
+    schedule_input_transform(s, lanes, params.winograd_plane, LoopLevel(output, xc));
 
     // ---- the products: m_block holds every output channel's 36 x chunk tiles (row mode) or
     // whole plane (plane mode); m accumulates one register tile over ci.
@@ -194,27 +285,27 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
 
 }
 
-// The weight transform (ops::winograd_weights) into packed(co, ci, ex, ey), parallel over input
-// channels. Per input channel, the 9 taps of every output channel are transposed to co-major
-// (one gather per tap and vector), then both transform passes run on dense vectors. Measured
-// (512 -> 512, when it ran inside the conv on every call): 26 ms with the transforms reading
-// the weights directly, 14 ms transposed; now it runs once per weight tensor.
+// The weight transform (ops::winograd_weights) into packed(coi, ci, e, cob), parallel over
+// blocks of output channels. Per input channel, the 9 taps of the block's channels are transposed
+// to co-major (one gather per tap and vector), then both transform passes run on dense vectors.
+// Measured (512 -> 512, when it ran inside the conv on every call): 26 ms with the transforms
+// reading the weights directly, 14 ms transposed; now it runs once per weight tensor.
 inline void schedule_winograd_weights(Halide::Func packed, Halide::Func gw, Halide::Func taps,
                                       const Halide::Target &t) {
     using namespace Halide;
     const int lanes = float_lanes(t);
-    std::vector<Var> a = packed.args();  // (co, ci, ex, ey)
-    packed.reorder(a[0], a[2], a[3], a[1])
-        .vectorize(a[0], lanes, TailStrategy::GuardWithIf)
+    std::vector<Var> a = packed.args();  // (coi, ci, e, cob)
+    packed.reorder(a[0], a[2], a[1], a[3])
+        .vectorize(a[0], lanes)
+        .unroll(a[0])
         .unroll(a[2])
-        .unroll(a[3])
-        .parallel(a[1], 8, TailStrategy::GuardWithIf);
+        .parallel(a[3]);
     std::vector<Var> b = gw.args();  // (ex, ky, ci, co)
     gw.compute_at(packed, a[1]).reorder_storage(b[3], b[0], b[1], b[2])
-        .vectorize(b[3], lanes, TailStrategy::GuardWithIf).unroll(b[0]).unroll(b[1]);
+        .vectorize(b[3], lanes, TailStrategy::RoundUp).unroll(b[0]).unroll(b[1]);
     std::vector<Var> c = taps.args();  // (kx, ky, ci, co)
     taps.compute_at(packed, a[1]).reorder_storage(c[3], c[0], c[1], c[2])
-        .vectorize(c[3], lanes, TailStrategy::GuardWithIf).unroll(c[0]).unroll(c[1]);
+        .vectorize(c[3], lanes, TailStrategy::RoundUp).unroll(c[0]).unroll(c[1]);
 }
 
 }  // namespace ae2d::schedules

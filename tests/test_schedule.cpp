@@ -286,7 +286,7 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
     auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
     REQUIRE(model.ok());
     const test::Fixture f = test::load_fixture("bneck_k3_d3");
-    for (const std::string variant : {"wino", "wplane"}) {
+    for (const std::string variant : {"wino", "wplane", "wcvec"}) {
         SECTION(variant) {
             std::string text;
             for (const char *stage : {"conv2d", "norm_prelu_conv2d", "norm_prelu_upsample_conv2d"})
@@ -309,21 +309,26 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
 }
 
 // The weight transform that the Winograd variants read (made once per tensor): G g G^T for every
-// (ci, co), packed (co, ci, ex, ey), against the same product in double with the standard G of
-// F(4x4, 3x3) written out here. Each value is a sum of 9 float products of weights in [-1, 1]
-// and constants of at most 1/4 in size, so float rounding stays below 1e-6.
-TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "[schedule][winograd]") {
+// (ci, co), packed in blocks of 16 output channels (co % 16, ci, ex + 6 ey, co / 16) with zeros
+// past the last channel, against the same product in double with the standard G of F(4x4, 3x3)
+// written out here. Each value is a sum of 9 float products of weights in [-1, 1] and constants
+// of at most 1/4 in size, so float rounding stays below 1e-6.
+TEST_CASE("the Winograd weight transform is G g G^T, packed in blocks of 16 channels", "[schedule][winograd]") {
     const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                             {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
-    const int co = 11, ci = 5;  // 11: not a multiple of any vector width
+    const int co = 19, ci = 5;  // 19: a full block and a partial one
     Tensor w({co, ci, 3, 3});
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> uniform(-1.f, 1.f);
     for (float &v : w.data) v = uniform(rng);
     auto packed = runtime::pack_weights(w, runtime::WeightPacking::Winograd);
     REQUIRE(packed.ok());
-    REQUIRE(packed->shape == std::vector<int64_t>{6, 6, ci, co});
+    REQUIRE(packed->shape == std::vector<int64_t>{2, 36, ci, 16});
     double worst = 0;
+    auto at = [&](int o, int i, int e) { return packed->data[((size_t(o / 16) * 36 + e) * ci + i) * 16 + o % 16]; };
+    for (int o = co; o < 32; ++o)
+        for (int i = 0; i < ci; ++i)
+            for (int e = 0; e < 36; ++e) CHECK(at(o, i, e) == 0.0f);
     for (int o = 0; o < co; ++o)
         for (int i = 0; i < ci; ++i)
             for (int ey = 0; ey < 6; ++ey)
@@ -332,7 +337,7 @@ TEST_CASE("the Winograd weight transform is G g G^T, packed (co, ci, ex, ey)", "
                     for (int ky = 0; ky < 3; ++ky)
                         for (int kx = 0; kx < 3; ++kx)
                             expected += G[ey][ky] * G[ex][kx] * w.data[((size_t(o) * ci + i) * 3 + ky) * 3 + kx];
-                    const float got = packed->data[((size_t(ey) * 6 + ex) * ci + i) * co + o];
+                    const float got = at(o, i, ex + 6 * ey);
                     worst = std::max(worst, std::abs(double(got) - expected));
                 }
     CHECK(worst < 1e-6);
@@ -372,11 +377,11 @@ TEST_CASE("packed weights are made once per parameter and packing, and shared", 
     auto again = cache.get("block.conv.weight", runtime::WeightPacking::Winograd, w);
     REQUIRE(again.ok());
     CHECK(*first == *again);
-    CHECK(cache.bytes() == 8 * 4 * 36 * 4);
+    CHECK(cache.bytes() == 16 * 4 * 36 * 4);  // 8 channels padded to a block of 16
     auto blocked = cache.get("block.conv.weight", runtime::WeightPacking::ChannelBlocked, w);
     REQUIRE(blocked.ok());
     CHECK(*blocked != *first);
-    CHECK(cache.bytes() == 8 * 4 * 36 * 4 + 16 * 4 * 9 * 4);
+    CHECK(cache.bytes() == 16 * 4 * 36 * 4 + 16 * 4 * 9 * 4);
     auto bad = cache.get("block.conv1x1.weight", runtime::WeightPacking::Winograd, Tensor({8, 4, 1, 1}));
     REQUIRE_FALSE(bad.ok());
     CHECK_THAT(bad.status().message(), Catch::Contains("block.conv1x1.weight"));

@@ -22,10 +22,10 @@ Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
                              (packing == WeightPacking::Winograd ? "3, 3" : "kh, kw") + ") tensor, got " +
                              shape_to_string(weights.shape));
     const int64_t co = weights.shape[0], ci = weights.shape[1], kh = weights.shape[2], kw = weights.shape[3];
+    const int64_t blocks = (co + kChannelBlock - 1) / kChannelBlock;
     const std::vector<int64_t> shape = packing == WeightPacking::Winograd
-                                           ? std::vector<int64_t>{6, 6, ci, co}
-                                           : std::vector<int64_t>{(co + kChannelBlock - 1) / kChannelBlock, ci,
-                                                                  kh * kw, kChannelBlock};
+                                           ? std::vector<int64_t>{blocks, 36, ci, kChannelBlock}
+                                           : std::vector<int64_t>{blocks, ci, kh * kw, kChannelBlock};
     Tensor packed;
     try {
         packed = Tensor(shape);

@@ -1,8 +1,9 @@
 // Conv weights packed for the variants that take them instead of PyTorch's layout, made by an AOT
 // packing stage on first use of each weight tensor and kept for the model's lifetime, so that a
 // forward pass only reads them:
-//   Winograd        G g G^T of a 3x3 conv, (6, 6, ci, co) in PyTorch order, i.e. Halide
-//                   (co, ci, ex, ey) (the "wino" and "wplane" variants; winograd_weights stage)
+//   Winograd        G g G^T of a 3x3 conv in blocks of 16 output channels, (ceil(co / 16), 36,
+//                   ci, 16) in PyTorch order, i.e. Halide (co % 16, ci, ex + 6 ey, co / 16) (the
+//                   "wino", "wplane" and "wcvec" variants; winograd_weights stage)
 //   ChannelBlocked  blocks of 16 output channels innermost, (ceil(co / 16), ci, kh * kw, 16) in
 //                   PyTorch order (the "cvec" variant; channel_blocked_weights stage)
 #pragma once

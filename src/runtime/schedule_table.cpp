@@ -201,7 +201,9 @@ std::string ScheduleTable::to_text() const {
 
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
-bool is_winograd_variant(std::string_view variant) { return variant == "wino" || variant == "wplane"; }
+bool is_winograd_variant(std::string_view variant) {
+    return variant == "wino" || variant == "wplane" || variant == "wcvec";
+}
 
 bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
 
