@@ -58,9 +58,9 @@ public:
         ops::Convolution c;
         ops::Winograd wg;
         if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
-            add_requirement(ops::is_packed_winograd_weights(weights) && *stride_x == 1 && *stride_y == 1,
-                            "the winograd variants run 3x3 stride-1 convolutions on packed weights (co, ci, 6, 6) only");
-            wg = ops::winograd_f4x4_3x3_packed(padded, weights, *pad_x, *pad_y, init);
+            add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile) && *stride_x == 1 && *stride_y == 1,
+                            "the winograd variants run 3x3 stride-1 convolutions on their packed weights only");
+            wg = ops::winograd_3x3_packed(padded, weights, *pad_x, *pad_y, init, tuning.winograd_tile);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");

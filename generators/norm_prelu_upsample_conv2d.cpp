@@ -52,9 +52,9 @@ public:
         ops::Convolution c;
         ops::Winograd wg;
         if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
-            add_requirement(ops::is_packed_winograd_weights(weights),
-                            "the winograd variants run 3x3 convolutions on packed weights (co, ci, 6, 6) only");
-            wg = ops::winograd_f4x4_3x3_packed(padded, weights, pad_x, pad_y, no_bias);
+            add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile),
+                            "the winograd variants run 3x3 convolutions on their packed weights only");
+            wg = ops::winograd_3x3_packed(padded, weights, pad_x, pad_y, no_bias, tuning.winograd_tile);
             output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
             add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");

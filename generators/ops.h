@@ -143,13 +143,16 @@ inline Convolution convolution(const Func &src, const Func &weights, const Expr 
     return {conv, r, phased};
 }
 
-// Winograd F(4x4, 3x3) (Lavin and Gray, 2016): a 3x3 stride-1 convolution (correlation, as
-// PyTorch's) computed on 4x4 output tiles, each from a 6x6 tile of the source:
+// Winograd F(m x m, 3x3) (Lavin and Gray, 2016), m = 4 or 2: a 3x3 stride-1 convolution
+// (correlation, as PyTorch's) computed on m x m output tiles, each from an (m + 2) x (m + 2) tile
+// of the source:
 //   tile = A^T [ sum_ci (G g G^T) . (B^T d B) ] A
-// 36 multiplies per tile and channel pair instead of 144; the transforms are additions and
-// small constant multiplies. Tile (tx, ty) holds outputs x = 4 tx + i, y = 4 ty + j; (ex, ey)
-// index the 6x6 transformed domain. The transform matrices are the standard ones for the points
-// 0, -1, 1, -2, 2 and infinity.
+// F(4x4): 36 multiplies per tile and channel pair instead of 144; F(2x2): 16 instead of 36, with
+// transformed weights 16/9 the size of the 3x3 ones rather than 4x (for planes so small and deep
+// that streaming F(4x4)'s weights costs more than the multiplies it saves). The transforms are
+// additions and small constant multiplies. Tile (tx, ty) holds outputs x = m tx + i,
+// y = m ty + j; (ex, ey) index the transformed domain. The matrices are the standard ones for the
+// points 0, -1, 1, -2, 2, infinity (F(4x4)) and 0, -1, 1, infinity (F(2x2)).
 //
 // The weight transform G g G^T depends on the weights only, so it runs once per weight tensor
 // (the winograd_weights stage, when a model first runs a Winograd variant) and the conv stages
@@ -162,23 +165,26 @@ struct WinogradWeights {
     Func u;     // and along ky: u(ex, ey, ci, co) = (G g G^T)(ex, ey)
 };
 
-inline WinogradWeights winograd_weights(const Func &weights) {
-    auto g = [](const Expr &g0, const Expr &g1, const Expr &g2) -> std::vector<Expr> {
-        return {g0 * 0.25f,
-                (g0 + g1 + g2) * (-1.0f / 6),
-                (g0 - g1 + g2) * (-1.0f / 6),
-                g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6),
-                g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6),
-                g2};
-    };
+// The rows of G applied to one row (g0, g1, g2) of a 3x3 kernel, for output tiles of `tile`.
+inline std::vector<Expr> winograd_g(int tile, const Expr &g0, const Expr &g1, const Expr &g2) {
+    if (tile == 2) return {g0, (g0 + g1 + g2) * 0.5f, (g0 - g1 + g2) * 0.5f, g2};
+    return {g0 * 0.25f,
+            (g0 + g1 + g2) * (-1.0f / 6),
+            (g0 - g1 + g2) * (-1.0f / 6),
+            g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6),
+            g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6),
+            g2};
+}
+
+inline WinogradWeights winograd_weights(const Func &weights, int tile = 4) {
     Var x("x"), y("y"), ci("ci"), co("co"), ex("ex"), ey("ey"), j("j");
     WinogradWeights w;
     w.taps = Func("taps");
     w.taps(x, y, ci, co) = weights(x, y, ci, co);
     w.gw = Func("gw");
-    w.gw(ex, j, ci, co) = mux(ex, g(w.taps(0, j, ci, co), w.taps(1, j, ci, co), w.taps(2, j, ci, co)));
+    w.gw(ex, j, ci, co) = mux(ex, winograd_g(tile, w.taps(0, j, ci, co), w.taps(1, j, ci, co), w.taps(2, j, ci, co)));
     w.u = Func("u");
-    w.u(ex, ey, ci, co) = mux(ey, g(w.gw(ex, 0, ci, co), w.gw(ex, 1, ci, co), w.gw(ex, 2, ci, co)));
+    w.u(ex, ey, ci, co) = mux(ey, winograd_g(tile, w.gw(ex, 0, ci, co), w.gw(ex, 1, ci, co), w.gw(ex, 2, ci, co)));
     return w;
 }
 
@@ -187,21 +193,24 @@ inline WinogradWeights winograd_weights(const Func &weights) {
 // vector, four SSE vectors.
 constexpr int kChannelBlock = 16;
 
-// The packed transformed weights, packed(co % kChannelBlock, ci, ex + 6 ey, co / kChannelBlock),
-// zero past the last channel, read as u(ex, ey, ci, co). The block index is clamped: a register
-// tile may run past the last block (those results are dropped).
-inline Func winograd_weights_unpacked(const Func &packed, const Expr &blocks) {
+// The packed transformed weights of output tiles of `tile` (p = tile + 2 transformed points),
+// packed(co % kChannelBlock, ci, ex + p ey, co / kChannelBlock), zero past the last channel,
+// read as u(ex, ey, ci, co). The block index is clamped: a register tile may run past the last
+// block (those results are dropped).
+inline Func winograd_weights_unpacked(const Func &packed, const Expr &blocks, int tile) {
     Var ex("ex"), ey("ey"), ci("ci"), co("co");
     Func u("u");
-    u(ex, ey, ci, co) = packed(co % kChannelBlock, ci, ex + 6 * ey, clamp(co / kChannelBlock, 0, blocks - 1));
+    u(ex, ey, ci, co) =
+        packed(co % kChannelBlock, ci, ex + (tile + 2) * ey, clamp(co / kChannelBlock, 0, blocks - 1));
     return u;
 }
 
 // The Winograd variants of the conv stages take `packed` as their weights input (see above):
-// true when its extents are those of a 3x3 conv's packed weights, (16, ci, 36, ceil(co / 16)).
+// true when its extents are those of a 3x3 conv's packed weights for output tiles of `tile`,
+// (16, ci, (tile + 2)^2, ceil(co / 16)).
 template<typename Buf>
-Expr is_packed_winograd_weights(const Buf &packed) {
-    return packed.dim(0).extent() == kChannelBlock && packed.dim(2).extent() == 36;
+Expr is_packed_winograd_weights(const Buf &packed, int tile) {
+    return packed.dim(0).extent() == kChannelBlock && packed.dim(2).extent() == (tile + 2) * (tile + 2);
 }
 
 struct Winograd {
@@ -210,21 +219,23 @@ struct Winograd {
     Func v;       // and along y: v(ex, ey, tx, ty, ci, n) = (B^T d B)(ex, ey)
     Func m;       // m(ex, ey, tx, ty, co, n) = sum_ci u(ex, ey, ci, co) * v(ex, ey, tx, ty, ci, n)
     RDom channels;  // ci of m
-    Func z;       // output transform along ex, in output x: z(x, ey, ty, co, n) = (A^T m)(x % 4, ey)
-    Func out;     // out(x, y, co, n) = init(co) + (A^T m A)(x % 4, y % 4) of tile (x / 4, y / 4)
+    Func z;       // output transform along ex, in output x: z(x, ey, ty, co, n) = (A^T m)(x % tile, ey)
+    Func out;     // out(x, y, co, n) = init(co) + (A^T m A)(x % tile, y % tile) of tile (x / tile, y / tile)
+    int tile = 4;  // output tile size m
 
     // What the schedule (schedules/winograd_schedule.h) places.
     template<typename Funcs>
-    Funcs funcs() const { return {source, tmp, v, m, channels, z}; }
+    Funcs funcs() const { return {source, tmp, v, m, channels, z, tile}; }
 };
 
 // `u` is the transformed weights u(ex, ey, ci, co) (winograd_weights, or its packed form read
-// through winograd_weights_unpacked).
-inline Winograd winograd_f4x4_3x3(const Func &src, const Func &u, const Expr &in_channels,
-                                  const Expr &pad_x, const Expr &pad_y, const Func &init) {
-    using Six = std::vector<Expr>;
-    // Rows of B^T applied to d0..d5 and of A^T to m0..m5.
-    auto bt = [](const Six &d) -> Six {
+// through winograd_weights_unpacked) for output tiles of `tile` (4 or 2).
+inline Winograd winograd_3x3(const Func &src, const Func &u, const Expr &in_channels, const Expr &pad_x,
+                             const Expr &pad_y, const Func &init, int tile = 4) {
+    using Row = std::vector<Expr>;
+    // Rows of B^T applied to d0..d(p-1) and of A^T to m0..m(p-1).
+    auto bt = [tile](const Row &d) -> Row {
+        if (tile == 2) return {d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]};
         return {4.0f * d[0] - 5.0f * d[2] + d[4],
                 -4.0f * (d[1] + d[2]) + d[3] + d[4],
                 4.0f * (d[1] - d[2]) - d[3] + d[4],
@@ -232,29 +243,32 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &u, const Expr &in
                 2.0f * (d[1] - d[3]) + d[4] - d[2],
                 4.0f * d[1] - 5.0f * d[3] + d[5]};
     };
-    auto at = [](const Six &m) -> Six {
+    auto at = [tile](const Row &m) -> Row {
+        if (tile == 2) return {m[0] + m[1] + m[2], m[1] - m[2] - m[3]};
         return {m[0] + m[1] + m[2] + m[3] + m[4],
                 (m[1] - m[2]) + 2.0f * (m[3] - m[4]),
                 (m[1] + m[2]) + 4.0f * (m[3] + m[4]),
                 (m[1] - m[2]) + 8.0f * (m[3] - m[4]) + m[5]};
     };
-    auto six = [](const std::function<Expr(int)> &f) {
-        Six s;
-        for (int k = 0; k < 6; k++) s.push_back(f(k));
-        return s;
+    const int points = tile + 2;
+    auto row = [points](const std::function<Expr(int)> &f) {
+        Row r;
+        for (int k = 0; k < points; k++) r.push_back(f(k));
+        return r;
     };
 
     Var x("x"), y("y"), c("c"), n("n"), co("co"), ci("ci");
     Var ex("ex"), ey("ey"), tx("tx"), ty("ty"), j("j");
     Winograd w;
+    w.tile = tile;
     w.source = Func("source");
     w.source(x, y, c, n) = src(x, y, c, n);
 
     w.tmp = Func("tmp");
     w.tmp(ex, j, tx, ty, ci, n) =
-        mux(ex, bt(six([&](int i) { return w.source(4 * tx + i - pad_x, 4 * ty + j - pad_y, ci, n); })));
+        mux(ex, bt(row([&](int i) { return w.source(tile * tx + i - pad_x, tile * ty + j - pad_y, ci, n); })));
     w.v = Func("v");
-    w.v(ex, ey, tx, ty, ci, n) = mux(ey, bt(six([&](int k) { return w.tmp(ex, k, tx, ty, ci, n); })));
+    w.v(ex, ey, tx, ty, ci, n) = mux(ey, bt(row([&](int k) { return w.tmp(ex, k, tx, ty, ci, n); })));
 
     w.channels = RDom(0, in_channels, "ci");
     w.m = Func("m");
@@ -262,18 +276,18 @@ inline Winograd winograd_f4x4_3x3(const Func &src, const Func &u, const Expr &in
     w.m(ex, ey, tx, ty, co, n) += u(ex, ey, w.channels, co) * w.v(ex, ey, tx, ty, w.channels, n);
 
     w.z = Func("z");
-    w.z(x, ey, ty, co, n) = mux(x % 4, at(six([&](int k) { return w.m(k, ey, x / 4, ty, co, n); })));
+    w.z(x, ey, ty, co, n) = mux(x % tile, at(row([&](int k) { return w.m(k, ey, x / tile, ty, co, n); })));
     w.out = Func("winograd");
-    w.out(x, y, co, n) = init(co) + mux(y % 4, at(six([&](int k) { return w.z(x, k, y / 4, co, n); })));
+    w.out(x, y, co, n) = init(co) + mux(y % tile, at(row([&](int k) { return w.z(x, k, y / tile, co, n); })));
     return w;
 }
 
-// winograd_f4x4_3x3 with the packed transformed weights of a conv stage's Winograd variant.
+// winograd_3x3 with the packed transformed weights of a conv stage's Winograd variant.
 template<typename Buf>
-Winograd winograd_f4x4_3x3_packed(const Func &src, const Buf &packed, const Expr &pad_x, const Expr &pad_y,
-                                  const Func &init) {
-    return winograd_f4x4_3x3(src, winograd_weights_unpacked(packed, packed.dim(3).extent()),
-                             packed.dim(1).extent(), pad_x, pad_y, init);
+Winograd winograd_3x3_packed(const Func &src, const Buf &packed, const Expr &pad_x, const Expr &pad_y,
+                             const Func &init, int tile) {
+    return winograd_3x3(src, winograd_weights_unpacked(packed, packed.dim(3).extent(), tile), packed.dim(1).extent(),
+                        pad_x, pad_y, init, tile);
 }
 
 // Weights with the output-channel index clamped into [0, out_channels): schedules compute whole

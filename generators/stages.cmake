@@ -15,6 +15,7 @@ ae2d_add_stage(ae2d_center_crop center_crop)
 # The FMA yardstick of `ae2d bench` (CPU only).
 ae2d_add_tool_stage(ae2d_fma_peak fma_peak)
 # The packed weights of the conv stages' Winograd variants, made once per weight tensor (CPU only).
-ae2d_add_tool_stage(ae2d_winograd_weights winograd_weights)
+ae2d_add_tool_stage(ae2d_winograd_weights winograd_weights tile=4)
+ae2d_add_tool_stage(ae2d_winograd2_weights winograd_weights tile=2)
 # The channel-blocked weights of the conv stages' "cvec" variant, made once per tensor (CPU only).
 ae2d_add_tool_stage(ae2d_channel_blocked_weights channel_blocked_weights)

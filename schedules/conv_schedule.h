@@ -81,6 +81,7 @@ struct ConvParams {
     bool winograd = false; // Winograd F(4x4, 3x3) instead of direct (3x3 stride-1 stages only)
     bool winograd_plane = false;  // Winograd products one (ex, ey) at a time over whole planes
     bool channel_vectorized = false;  // vectors along output channels (schedule_conv_channels)
+    int winograd_tile = 4;  // Winograd output tiles: F(4x4, 3x3) or F(2x2, 3x3)
 };
 
 // ConvParams as generator parameters: a conv generator holds one of these as a member (Halide
@@ -95,9 +96,11 @@ struct ConvTuning {
     Halide::GeneratorParam<bool> winograd{"winograd", false};
     Halide::GeneratorParam<bool> winograd_plane{"winograd_plane", false};
     Halide::GeneratorParam<bool> channel_vectorized{"channel_vectorized", false};
+    Halide::GeneratorParam<int> winograd_tile{"winograd_tile", 4, 2, 4};
 
     ConvParams values() const {
-        return {co_block, tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane, channel_vectorized};
+        return {co_block,         tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane,
+                channel_vectorized, winograd_tile};
     }
 };
 

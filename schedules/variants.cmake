@@ -20,14 +20,19 @@
 #   wcvec  wplane with vectors along output channels (schedule_winograd_channels) for planes of
 #          fewer tiles than a vector has lanes: 16 x 16 and 8 x 8 outputs (measured, 512 -> 512
 #          at 16 x 16: 4.4 ms against 5.4 for wplane and 6.9 for the direct conv).
+#   w2cvec wcvec with F(2x2, 3x3): 16 multiplies per tile and channel pair instead of 36, with
+#          transformed weights 16/9 of the 3x3 ones instead of 4x, for planes so small and deep
+#          that streaming F(4x4)'s weights costs more than its multiplies save (1024 channels at
+#          8 x 8: 151 MB per call).
 #   cvec   vectors along output channels (schedule_conv_channels in conv_schedule.h) for planes
 #          narrower than a vector: 4 x 4 planes fill half of each AVX2 vector along x. It takes
 #          the weights packed in blocks of 16 output channels, made once per tensor.
-set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane wcvec cvec)
+set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane wcvec w2cvec cvec)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)
 set(AE2D_CONV_VARIANT_rows2 tile_rows=2 vectors_x=1)
 set(AE2D_CONV_VARIANT_wino winograd=true)
 set(AE2D_CONV_VARIANT_wplane winograd=true winograd_plane=true)
 set(AE2D_CONV_VARIANT_wcvec winograd=true winograd_plane=true channel_vectorized=true)
+set(AE2D_CONV_VARIANT_w2cvec winograd=true winograd_plane=true channel_vectorized=true winograd_tile=2)
 set(AE2D_CONV_VARIANT_cvec channel_vectorized=true)

@@ -1,5 +1,5 @@
-// CPU schedule of the Winograd F(4x4, 3x3) convolutions (ops::winograd_f4x4_3x3 in
-// generators/ops.h): the "wino", "wplane" and "wcvec" variants of the 3x3 stride-1 conv stages.
+// CPU schedule of the Winograd F(4x4, 3x3) and F(2x2, 3x3) convolutions (ops::winograd_3x3 in
+// generators/ops.h): the "wino", "wplane", "wcvec" and "w2cvec" variants of the 3x3 stride-1 conv stages.
 //
 // Vectors run along tiles (tx): each lane is one 4x4 output tile. Loop nest ("wino"), outermost
 // first:
@@ -35,11 +35,12 @@
 
 namespace ae2d::schedules {
 
-// The Funcs of ops::winograd_f4x4_3x3 (generators/ops.h), as the schedule sees them.
+// The Funcs of ops::winograd_3x3 (generators/ops.h), as the schedule sees them.
 struct WinogradFuncs {
     Halide::Func source, tmp, v, m;
     Halide::RDom channels;
     Halide::Func z;
+    int tile = 4;  // output tile size: F(4x4, 3x3) or F(2x2, 3x3)
 };
 
 struct WinogradStage {
@@ -133,7 +134,7 @@ inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Tar
     Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
     Var ty("ty"), j("j"), cob("cob"), coi("coi"), task("task");
     output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
-        .split(y, ty, j, 4, TailStrategy::GuardWithIf)
+        .split(y, ty, j, w.tile, TailStrategy::GuardWithIf)
         .reorder(coi, x, j, ty, cob, n)
         .fuse(cob, n, task)
         .parallel(task)
@@ -155,7 +156,7 @@ inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Tar
             .unroll(txi)
             .unroll(tyi);
     };
-    Expr plane_tiles_x = (output.output_buffer().dim(0).extent() + 3) / 4;
+    Expr plane_tiles_x = (output.output_buffer().dim(0).extent() + w.tile - 1) / w.tile;
     register_tiles(m_block.specialize(plane_tiles_x <= 2), 2, 2);
     register_tiles(m_block, 4, 1);
 
@@ -179,7 +180,7 @@ inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Tar
     Var tx("tx"), i("i");
     z.compute_at(output, task)
         .reorder_storage(c[3], c[0], c[1], c[2], c[4])
-        .split(c[0], tx, i, 4, TailStrategy::RoundUp)
+        .split(c[0], tx, i, w.tile, TailStrategy::RoundUp)
         .reorder(c[3], i, tx, c[1], c[2], c[4])
         .vectorize(c[3], lanes)
         .unroll(i)
@@ -202,8 +203,8 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
     Func output = s.output;
     Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
     Var ty("ty"), j("j"), xc("xc"), xi("xi"), xv("xv"), cob("cob"), coi("coi"), task("task");
-    output.split(y, ty, j, 4, TailStrategy::GuardWithIf)
-        .split(x, xc, xi, 4 * chunk_tiles, TailStrategy::GuardWithIf)
+    output.split(y, ty, j, w.tile, TailStrategy::GuardWithIf)
+        .split(x, xc, xi, w.tile * chunk_tiles, TailStrategy::GuardWithIf)
         .split(co, cob, coi, co_block, TailStrategy::GuardWithIf)
         .split(xi, xi, xv, lanes, TailStrategy::GuardWithIf)
         .reorder(xv, xi, j, coi, cob, xc, ty, n)
@@ -247,7 +248,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
                     .fuse(a[0], a[1], e)
                     .parallel(e);
             };
-            Expr tiles_x = (output.output_buffer().dim(0).extent() + 3) / 4;
+            Expr tiles_x = (output.output_buffer().dim(0).extent() + w.tile - 1) / w.tile;
             plane_tiles(m_block.specialize(tiles_x <= lanes), 1, 2);
             plane_tiles(m_block, vectors, 1);
         } else {
@@ -276,7 +277,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
         std::vector<Var> a = z.args();  // (x, ey, ty, co, n)
         Var tx("tx"), i("i");
         z.compute_at(output, cob)
-            .split(a[0], tx, i, 4, TailStrategy::RoundUp)
+            .split(a[0], tx, i, w.tile, TailStrategy::RoundUp)
             .reorder(i, tx, a[1], a[2], a[3], a[4])
             .vectorize(tx, lanes, TailStrategy::RoundUp)
             .unroll(i)

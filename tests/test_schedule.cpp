@@ -286,7 +286,7 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
     auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
     REQUIRE(model.ok());
     const test::Fixture f = test::load_fixture("bneck_k3_d3");
-    for (const std::string variant : {"wino", "wplane", "wcvec"}) {
+    for (const std::string variant : {"wino", "wplane", "wcvec", "w2cvec"}) {
         SECTION(variant) {
             std::string text;
             for (const char *stage : {"conv2d", "norm_prelu_conv2d", "norm_prelu_upsample_conv2d"})
@@ -308,43 +308,53 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
     }
 }
 
-// The weight transform that the Winograd variants read (made once per tensor): G g G^T for every
-// (ci, co), packed in blocks of 16 output channels (co % 16, ci, ex + 6 ey, co / 16) with zeros
+// The weight transforms that the Winograd variants read (made once per tensor): G g G^T for every
+// (ci, co), packed in blocks of 16 output channels (co % 16, ci, ex + p ey, co / 16) with zeros
 // past the last channel, against the same product in double with the standard G of F(4x4, 3x3)
-// written out here. Each value is a sum of 9 float products of weights in [-1, 1] and constants
-// of at most 1/4 in size, so float rounding stays below 1e-6.
-TEST_CASE("the Winograd weight transform is G g G^T, packed in blocks of 16 channels", "[schedule][winograd]") {
-    const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                            {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
+// (p = 6) and F(2x2, 3x3) (p = 4) written out here. Each value is a sum of 9 float products of
+// weights in [-1, 1] and constants of at most 1/2 in size, so float rounding stays below 1e-6.
+TEST_CASE("the Winograd weight transforms are G g G^T, packed in blocks of 16 channels", "[schedule][winograd]") {
+    const std::vector<std::vector<double>> G4 = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                                 {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const std::vector<std::vector<double>> G2 = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     const int co = 19, ci = 5;  // 19: a full block and a partial one
     Tensor w({co, ci, 3, 3});
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> uniform(-1.f, 1.f);
     for (float &v : w.data) v = uniform(rng);
-    auto packed = runtime::pack_weights(w, runtime::WeightPacking::Winograd);
-    REQUIRE(packed.ok());
-    REQUIRE(packed->shape == std::vector<int64_t>{2, 36, ci, 16});
-    double worst = 0;
-    auto at = [&](int o, int i, int e) { return packed->data[((size_t(o / 16) * 36 + e) * ci + i) * 16 + o % 16]; };
-    for (int o = co; o < 32; ++o)
-        for (int i = 0; i < ci; ++i)
-            for (int e = 0; e < 36; ++e) CHECK(at(o, i, e) == 0.0f);
-    for (int o = 0; o < co; ++o)
-        for (int i = 0; i < ci; ++i)
-            for (int ey = 0; ey < 6; ++ey)
-                for (int ex = 0; ex < 6; ++ex) {
-                    double expected = 0;  // (G g G^T)(ex, ey): g indexed (ky, kx) as PyTorch's (kh, kw)
-                    for (int ky = 0; ky < 3; ++ky)
-                        for (int kx = 0; kx < 3; ++kx)
-                            expected += G[ey][ky] * G[ex][kx] * w.data[((size_t(o) * ci + i) * 3 + ky) * 3 + kx];
-                    const float got = at(o, i, ex + 6 * ey);
-                    worst = std::max(worst, std::abs(double(got) - expected));
-                }
-    CHECK(worst < 1e-6);
+    for (const auto packing : {runtime::WeightPacking::Winograd, runtime::WeightPacking::Winograd2x2}) {
+        const auto &G = packing == runtime::WeightPacking::Winograd ? G4 : G2;
+        const int p = int(G.size()), points = p * p;
+        SECTION(std::to_string(p - 2) + "x" + std::to_string(p - 2) + " tiles") {
+            auto packed = runtime::pack_weights(w, packing);
+            REQUIRE(packed.ok());
+            REQUIRE(packed->shape == std::vector<int64_t>{2, points, ci, 16});
+            auto at = [&](int o, int i, int e) {
+                return packed->data[((size_t(o / 16) * points + e) * ci + i) * 16 + o % 16];
+            };
+            for (int o = co; o < 32; ++o)
+                for (int i = 0; i < ci; ++i)
+                    for (int e = 0; e < points; ++e) CHECK(at(o, i, e) == 0.0f);
+            double worst = 0;
+            for (int o = 0; o < co; ++o)
+                for (int i = 0; i < ci; ++i)
+                    for (int ey = 0; ey < p; ++ey)
+                        for (int ex = 0; ex < p; ++ex) {
+                            double expected = 0;  // (G g G^T)(ex, ey): g indexed (ky, kx) as PyTorch's (kh, kw)
+                            for (int ky = 0; ky < 3; ++ky)
+                                for (int kx = 0; kx < 3; ++kx)
+                                    expected +=
+                                        G[ey][ky] * G[ex][kx] * w.data[((size_t(o) * ci + i) * 3 + ky) * 3 + kx];
+                            worst = std::max(worst, std::abs(double(at(o, i, ex + p * ey)) - expected));
+                        }
+            CHECK(worst < 1e-6);
 
-    auto refused = runtime::pack_weights(Tensor({4, 3, 1, 1}), runtime::WeightPacking::Winograd);
-    REQUIRE_FALSE(refused.ok());
-    CHECK_THAT(refused.status().message(), Catch::Contains("(4, 3, 1, 1)"));
+            auto refused = runtime::pack_weights(Tensor({4, 3, 1, 1}), packing);
+            REQUIRE_FALSE(refused.ok());
+            CHECK_THAT(refused.status().message(), Catch::Contains("(4, 3, 1, 1)"));
+        }
+    }
 }
 
 TEST_CASE("the channel-blocked weights hold 16 output channels per block, zero past the last", "[schedule][cvec]") {

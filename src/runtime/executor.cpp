@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <string_view>
 
 #include "HalideBuffer.h"
 #include "HalideRuntime.h"
@@ -83,7 +84,7 @@ bool takes_packed_weights(const Stage &s, int v, WeightPacking *packing) {
     const char *name = conv_variant_name(s, v);
     if (name == nullptr) return false;
     if (is_winograd_variant(name)) {
-        *packing = WeightPacking::Winograd;
+        *packing = std::string_view(name) == "w2cvec" ? WeightPacking::Winograd2x2 : WeightPacking::Winograd;
         return true;
     }
     if (is_channel_vectorized_variant(name)) {

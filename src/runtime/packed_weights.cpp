@@ -4,6 +4,7 @@
 
 #include "HalideBuffer.h"
 #include "ae2d_channel_blocked_weights.h"
+#include "ae2d_winograd2_weights.h"
 #include "ae2d_winograd_weights.h"
 #include "runtime/halide_errors.h"
 
@@ -16,16 +17,16 @@ constexpr int64_t kChannelBlock = 16;  // ops::kChannelBlock (generators/ops.h)
 }  // namespace
 
 Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
-    const char *what = packing == WeightPacking::Winograd ? "Winograd weights" : "channel-blocked weights";
-    if (weights.rank() != 4 || (packing == WeightPacking::Winograd && (weights.shape[2] != 3 || weights.shape[3] != 3)))
-        return Status::Error(std::string(what) + ": need a (co, ci, " +
-                             (packing == WeightPacking::Winograd ? "3, 3" : "kh, kw") + ") tensor, got " +
-                             shape_to_string(weights.shape));
+    const bool winograd = packing != WeightPacking::ChannelBlocked;
+    const char *what = winograd ? "Winograd weights" : "channel-blocked weights";
+    if (weights.rank() != 4 || (winograd && (weights.shape[2] != 3 || weights.shape[3] != 3)))
+        return Status::Error(std::string(what) + ": need a (co, ci, " + (winograd ? "3, 3" : "kh, kw") +
+                             ") tensor, got " + shape_to_string(weights.shape));
     const int64_t co = weights.shape[0], ci = weights.shape[1], kh = weights.shape[2], kw = weights.shape[3];
     const int64_t blocks = (co + kChannelBlock - 1) / kChannelBlock;
-    const std::vector<int64_t> shape = packing == WeightPacking::Winograd
-                                           ? std::vector<int64_t>{blocks, 36, ci, kChannelBlock}
-                                           : std::vector<int64_t>{blocks, ci, kh * kw, kChannelBlock};
+    const int64_t points = packing == WeightPacking::Winograd ? 36 : packing == WeightPacking::Winograd2x2 ? 16 : 0;
+    const std::vector<int64_t> shape = winograd ? std::vector<int64_t>{blocks, points, ci, kChannelBlock}
+                                                : std::vector<int64_t>{blocks, ci, kh * kw, kChannelBlock};
     Tensor packed;
     try {
         packed = Tensor(shape);
@@ -34,8 +35,9 @@ Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
     }
     Halide::Runtime::Buffer<const float> in(weights.data.data(), int(kw), int(kh), int(ci), int(co));
     Halide::Runtime::Buffer<float> out(packed.data.data(), int(shape[3]), int(shape[2]), int(shape[1]), int(shape[0]));
-    const int code = packing == WeightPacking::Winograd ? ae2d_winograd_weights(in, out)
-                                                        : ae2d_channel_blocked_weights(in, out);
+    const int code = packing == WeightPacking::Winograd      ? ae2d_winograd_weights(in, out)
+                     : packing == WeightPacking::Winograd2x2 ? ae2d_winograd2_weights(in, out)
+                                                             : ae2d_channel_blocked_weights(in, out);
     if (code != 0) return Status::Error(std::string(what) + ": packing failed: " + take_last_halide_error());
     return packed;
 }

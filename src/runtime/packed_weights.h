@@ -4,6 +4,7 @@
 //   Winograd        G g G^T of a 3x3 conv in blocks of 16 output channels, (ceil(co / 16), 36,
 //                   ci, 16) in PyTorch order, i.e. Halide (co % 16, ci, ex + 6 ey, co / 16) (the
 //                   "wino", "wplane" and "wcvec" variants; winograd_weights stage)
+//   Winograd2x2     the same for F(2x2, 3x3): (ceil(co / 16), 16, ci, 16) (the "w2cvec" variant)
 //   ChannelBlocked  blocks of 16 output channels innermost, (ceil(co / 16), ci, kh * kw, 16) in
 //                   PyTorch order (the "cvec" variant; channel_blocked_weights stage)
 #pragma once
@@ -18,10 +19,10 @@
 
 namespace ae2d::runtime {
 
-enum class WeightPacking { Winograd, ChannelBlocked };
-constexpr int kWeightPackings = 2;
+enum class WeightPacking { Winograd, Winograd2x2, ChannelBlocked };
+constexpr int kWeightPackings = 3;
 
-// The packed form of a (co, ci, kh, kw) weight tensor (Winograd: 3x3 only).
+// The packed form of a (co, ci, kh, kw) weight tensor (Winograd ones: 3x3 only).
 Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing);
 
 // Packed weights by parameter name and packing, shared by every plan and thread of a model. Only

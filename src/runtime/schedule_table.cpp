@@ -202,7 +202,7 @@ std::string ScheduleTable::to_text() const {
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
 bool is_winograd_variant(std::string_view variant) {
-    return variant == "wino" || variant == "wplane" || variant == "wcvec";
+    return variant == "wino" || variant == "wplane" || variant == "wcvec" || variant == "w2cvec";
 }
 
 bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
