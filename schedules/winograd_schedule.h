@@ -107,6 +107,21 @@ inline void schedule_input_transform(const WinogradStage &s, int lanes, bool pla
     }
 }
 
+// m accumulated in registers over ci: vectors along `vec`, the register tile's other dimensions
+// `inner` and `outer` unrolled, in the pure definition and in the update, whose loops run `vec`,
+// `inner`, `outer` innermost first (so that each broadcast is used right away: see the callers).
+inline void register_accumulators(Halide::Func m, const Halide::RVar &ci, const Halide::Var &vec,
+                                  const Halide::Var &inner, const Halide::Var &outer, int lanes) {
+    std::vector<Halide::Var> b = m.args();  // (ex, ey, tx, ty, co, n)
+    m.vectorize(vec, lanes).unroll(vec).unroll(inner).unroll(outer);
+    m.update()
+        .reorder(vec, inner, outer, ci, b[0], b[1], b[5])
+        .vectorize(vec, lanes)
+        .unroll(vec)
+        .unroll(inner)
+        .unroll(outer);
+}
+
 // The "wcvec" variant: the products with vectors along output channels, for planes of fewer
 // tiles than a vector has lanes (16 x 16 outputs are 4 x 4 tiles, half of an AVX2 vector along
 // tiles; 8 x 8 outputs a quarter). Loop nest, outermost first:
@@ -162,18 +177,9 @@ inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Tar
 
     Func m = w.m;
     std::vector<Var> b = m.args();
-    m.compute_at(m_block, txo)
-        .reorder_storage(b[4], b[2], b[3], b[0], b[1], b[5])
-        .vectorize(b[4], lanes)
-        .unroll(b[4])
-        .unroll(b[2])
-        .unroll(b[3]);
-    m.update()  // per input channel: tile by tile, one broadcast each, the block's weight vectors
-        .reorder(b[4], b[2], b[3], w.channels.x, b[0], b[1], b[5])
-        .vectorize(b[4], lanes)
-        .unroll(b[4])
-        .unroll(b[2])
-        .unroll(b[3]);
+    m.compute_at(m_block, txo).reorder_storage(b[4], b[2], b[3], b[0], b[1], b[5]);
+    // per input channel: tile by tile, one broadcast each times the block's weight vectors
+    register_accumulators(m, w.channels.x, b[4], b[2], b[3], lanes);
 
     Func z = w.z;
     std::vector<Var> c = z.args();  // (x, ey, ty, co, n)
@@ -257,17 +263,11 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
             register_tiles(m_block, vectors, 1).reorder(txi, tyi, tci, txo, tco, a[0], a[1], tyo, a[5]);
         }
         m.compute_at(m_block, txo);
-        m.vectorize(b[2], lanes).unroll(b[2]).unroll(b[3]).unroll(b[4]);
         // Tile rows before channels: each channel's broadcast weight is used by both tile rows
         // of a narrow register tile right away. With channels first, all 6 broadcasts stayed
         // live beside 12 accumulators and 4 spilled per input channel: 3x3 256 -> 256 at 32 x 32
         // (JIT prototype, 2 threads) 6.67 -> 2.69 ms, 512 -> 512 at 16 x 16 11.4 -> 5.4 ms.
-        m.update()
-            .reorder(b[2], b[3], b[4], w.channels.x, b[0], b[1], b[5])
-            .vectorize(b[2], lanes)
-            .unroll(b[2])
-            .unroll(b[3])
-            .unroll(b[4]);
+        register_accumulators(m, w.channels.x, b[2], b[3], b[4], lanes);
     }
 
     // ---- output transform along ex, stored in output x: the 4 stores of a tile vector
