@@ -1,7 +1,8 @@
 // WinogradWeights: the weight transform of Winograd F(m x m, 3x3), G g G^T, for the Winograd
 // variants of the conv stages, packed as they read it (ops::winograd_weights_unpacked). The
 // runtime runs it once per 3x3 weight tensor, when a model first runs one of those variants, and
-// keeps the result (4x the weights' size), so a forward pass only reads it.
+// keeps the result (4x the weights' size for F(4x4), 16/9 for F(2x2), output channels padded to
+// blocks of 16), so a forward pass only reads it.
 //   packed(coi, ci, ex + p ey, cob) = (G g(., ., ci, co) G^T)(ex, ey), co = 16 cob + coi,
 //   zero for co past the last channel; p = m + 2 transformed points per axis
 // AOT arguments: (weights (kx, ky, ci, co) = PyTorch (co, ci, 3, 3),
@@ -20,7 +21,7 @@ class WinogradWeights : public Generator<WinogradWeights> {
 public:
     GeneratorParam<int> tile{"tile", 4, 2, 4};  // output tiles of m x m: F(4x4, 3x3) or F(2x2, 3x3)
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co)
-    Output<Buffer<float, 4>> packed{"packed"};   // (coi, ci, ex + 6 ey, cob)
+    Output<Buffer<float, 4>> packed{"packed"};   // (coi, ci, ex + (m + 2) ey, cob)
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
