@@ -2,10 +2,10 @@
 //
 // Every stage is compiled ahead of time in several variants: "manual" (the hand-written
 // schedule), "auto" (Halide's Adams2019 autoscheduler) and, for the convolutions, a few
-// alternative tilings ("co4", "strip4", "rows2", "cvec") and Winograd ("wino", "wplane", "wcvec"; see
-// schedules/variants.cmake). The GPU backends have "manual" and "auto" (Anderson2021) only; other
-// variants run "manual" there. A table maps a
-// stage shape to a variant; the first matching line wins, and stages that match no line run
+// alternative tilings ("co4", "strip4", "rows2", "cvec") and Winograd ("wino", "wplane",
+// "wcvec", "w2cvec"; see schedules/variants.cmake). The GPU backends have "manual" and "auto"
+// (Anderson2021) only; other variants run "manual" there. A table maps a stage shape to a
+// variant; the first matching line wins, and stages that match no line run
 // the table's default variant. The text format (one stage per line, '#' starts a comment):
 //
 //   target x86-64-avx2          (optional: the CPU the table was tuned on)
@@ -72,11 +72,12 @@ public:
 // test or tune SSE4.1 or AVX2 code on a newer CPU); a variant this CPU cannot run is ignored.
 std::string cpu_target();
 // Whether `variant` runs stages of shape `key` ("*" fields match anything): the Winograd ones
-// ("wino", "wplane", "wcvec") need a 3x3 kernel at stride 1 or after up-sampling; every other variant runs
-// every shape. A table that names one for a stage it cannot run (through "*") runs "manual" there.
+// ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at stride 1 or after up-sampling;
+// every other variant runs every shape. A table that names one for a stage it cannot run
+// (through "*") runs "manual" there.
 bool variant_applies(const std::string &variant, const ScheduleEntry &key);
-// Whether `variant` is a Winograd one ("wino", "wplane", "wcvec"): these take the packed transformed
-// weights (made once per weight tensor) instead of the 3x3 weights.
+// Whether `variant` is a Winograd one ("wino", "wplane", "wcvec", "w2cvec"): these take the
+// packed transformed weights (made once per weight tensor) instead of the 3x3 weights.
 bool is_winograd_variant(std::string_view variant);
 // Whether `variant` is the channel-vectorized one ("cvec"): it takes the weights packed in blocks
 // of 16 output channels (made once per weight tensor).
