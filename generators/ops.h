@@ -176,7 +176,7 @@ inline std::vector<Expr> winograd_g(int tile, const Expr &g0, const Expr &g1, co
             g2};
 }
 
-inline WinogradWeights winograd_weights(const Func &weights, int tile = 4) {
+inline WinogradWeights winograd_weights(const Func &weights, int tile) {
     Var x("x"), y("y"), ci("ci"), co("co"), ex("ex"), ey("ey"), j("j");
     WinogradWeights w;
     w.taps = Func("taps");
@@ -231,7 +231,7 @@ struct Winograd {
 // `u` is the transformed weights u(ex, ey, ci, co) (winograd_weights, or its packed form read
 // through winograd_weights_unpacked) for output tiles of `tile` (4 or 2).
 inline Winograd winograd_3x3(const Func &src, const Func &u, const Expr &in_channels, const Expr &pad_x,
-                             const Expr &pad_y, const Func &init, int tile = 4) {
+                             const Expr &pad_y, const Func &init, int tile) {
     using Row = std::vector<Expr>;
     // Rows of B^T applied to d0..d(p-1) and of A^T to m0..m(p-1).
     auto bt = [tile](const Row &d) -> Row {

@@ -135,6 +135,11 @@ struct ConvStage {
     std::vector<Halide::Expr> phased_specializations = {};  // conditions `phased` simplifies under
 };
 
+// Output channels per block of the packed weight layouts (ops::kChannelBlock: ops.h is the
+// algorithm's, and schedules do not include it), which the channel-vectorized schedules (cvec
+// here, wcvec and w2cvec in winograd_schedule.h) take as their blocks.
+constexpr int kPackedChannelBlock = 16;
+
 // The "cvec" variant: vectors along output channels instead of x, for planes narrower than a
 // vector (a 4 x 4 plane fills half of each AVX2 vector along x). The weights come packed in
 // blocks of ops::kChannelBlock (16) output channels (ops::conv_weights), so a tap's weights for a
@@ -149,7 +154,7 @@ struct ConvStage {
 inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) {
     using namespace Halide;
     const int lanes = float_lanes(t);
-    constexpr int block = 16;  // ops::kChannelBlock (ops.h is the algorithm's; schedules do not include it)
+    constexpr int block = kPackedChannelBlock;
     const int px = lanes == 4 ? 2 : 4, py = t.has_feature(Target::AVX512) ? 2 : 1;
 
     Func output = s.output;

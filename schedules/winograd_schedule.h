@@ -139,7 +139,7 @@ inline void register_accumulators(Halide::Func m, const Halide::RVar &ci, const 
 inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Target &t) {
     using namespace Halide;
     const int lanes = float_lanes(t);
-    constexpr int block = 16;  // ops::kChannelBlock, the packed weights' block
+    constexpr int block = kPackedChannelBlock;
     const WinogradFuncs &w = s.w;
 
     // Output channels of a block start at a multiple of 16 (GuardWithIf, not ShiftInwards), so
