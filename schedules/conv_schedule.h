@@ -282,7 +282,9 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
     Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
     Var bn = conv_block.args()[3];
     Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci");
-    conv_block.compute_at(output, cob);
+    // Allocated once per channel group, not per block and row pair: conv_block's size is a
+    // runtime value, so each allocation went to the heap (W1: about 300 per stage).
+    conv_block.compute_at(output, cob).hoist_storage(output, cg);
     auto tiles = [&](Stage st, const TileShape &shape, int channels) {
         st.split(bx, txo, txi, lanes * shape.vectors_x, TailStrategy::RoundUp)
             .split(by, tyo, tyi, shape.rows, TailStrategy::RoundUp)

@@ -97,7 +97,11 @@ inline void schedule_input_transform(const WinogradStage &s, int lanes, bool pla
             .unroll(a[1]);
         Func tmp = w.tmp;
         std::vector<Var> b = tmp.args();  // (ex, j, tx, ty, ci, n)
+        // tmp allocated once per tile row (plane) or chunk (row), not per input channel: its
+        // size is a runtime value, so each allocation went to the heap (4096 for W1's 8 x 8 x
+        // 1024 stage).
         tmp.compute_at(v, a[4])
+            .hoist_storage(plane ? LoopLevel(v, vrow) : row_level)
             .reorder_storage(b[2], b[0], b[1], b[3], b[4], b[5])  // tile vectors dense
             .split(b[2], txo, txi, lanes, TailStrategy::RoundUp)
             .reorder(txi, b[0], b[1], txo, b[3], b[4], b[5])
@@ -277,6 +281,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
         std::vector<Var> a = z.args();  // (x, ey, ty, co, n)
         Var tx("tx"), i("i");
         z.compute_at(output, cob)
+            .hoist_storage(output, xc)  // once per chunk, not per channel block
             .split(a[0], tx, i, w.tile, TailStrategy::RoundUp)
             .reorder(i, tx, a[1], a[2], a[3], a[4])
             .vectorize(tx, lanes, TailStrategy::RoundUp)
