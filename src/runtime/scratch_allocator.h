@@ -1,7 +1,7 @@
 // Halide's scratch memory (the per-strip source rows and tiles the pipelines allocate inside
 // every call) served from a pool of freed blocks, so that a repeated forward pass takes no
-// memory from the system allocator. The pool keeps its blocks for the life of the process; it
-// holds as much as the most scratch one stage has used at once.
+// memory from the system allocator. The pool keeps its blocks (up to 1024 free ones) for the life
+// of the process; it holds as much as the most scratch one stage has used at once.
 #pragma once
 
 #include <cstdint>
