@@ -11,27 +11,52 @@ namespace ae2d::schedules {
 // Natural float32 vector width of the target (16 on AVX-512, 8 on AVX2, 4 on SSE/NEON).
 inline int float_lanes(const Halide::Target &t) { return t.natural_vector_size<float>(); }
 
-// Element-wise stages over (x, y, c, n): vectorize x, parallelize over rows of all planes.
-// Rows are fused with channels and batch so that small planes still give every core work.
-// (Measured: element-wise stages are memory-bound; this reaches copy bandwidth on 2 cores.)
-// The same schedule is applied under each condition in `specializations` (the algorithm
-// simplifies differently there) and otherwise.
+// Element-wise stages over (x, y, c, n), vectors along x. With enough planes (channels x batch)
+// each parallel task takes kPlanesPerTask whole planes; otherwise strips of kRowsPerTask rows of
+// every plane. The loops run x, y, plane: fusing y into the parallel loop (as before) recomputed
+// y, c, n by division on every row. Measured (JIT, 2 threads, ResidualAdd): 4 x 4 x 1024 64-69
+// -> 21-32 us (12 with half vectors, below), 8 x 8 x 512 56-107 -> 10-12 us, 64 x 63 x 64 108-117 -> 29-37 us, 256 x 256 x 64
+// 2.7 -> 2.1 ms (the copy bandwidth). The same schedule is applied under each condition in
+// `specializations` (the algorithm simplifies differently there) and otherwise.
+constexpr int kPlanesPerTask = 8;
+constexpr int kRowsPerTask = 8;
 inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
                                  const std::vector<Halide::Expr> &specializations = {}) {
     using namespace Halide;
     Var x = out.args()[0], y = out.args()[1], c = out.args()[2], n = out.args()[3];
     const int lanes = float_lanes(t);
-    auto schedule = [&](Stage s) {
-        Var yc("yc"), ycn("ycn");
-        // GuardWithIf on the task split: fewer than 8 rows in all (1 x 1 planes, few channels)
-        // must not shift the tasks to negative rows.
-        s.fuse(y, c, yc).fuse(yc, n, ycn).parallel(ycn, 8, TailStrategy::GuardWithIf)
+    // GuardWithIf on the task splits: fewer planes or rows than a task must not shift the tasks
+    // to negative indices.
+    auto by_planes = [&](Stage s, int vector) {
+        Var plane("plane"), task("task"), pi("pi");
+        s.fuse(c, n, plane)
+            .split(plane, task, pi, kPlanesPerTask, TailStrategy::GuardWithIf)
+            .reorder(x, y, pi, task)
+            .parallel(task)
+            .vectorize(x, vector, TailStrategy::GuardWithIf);
+    };
+    auto by_rows = [&](Stage s) {
+        Var ys("ys"), yi("yi"), task("task");
+        s.split(y, ys, yi, kRowsPerTask, TailStrategy::GuardWithIf)
+            .fuse(ys, c, task)
+            .fuse(task, n, task)
+            .reorder(x, yi, task)
+            .parallel(task)
             .vectorize(x, lanes, TailStrategy::GuardWithIf);
     };
+    // Two tasks per core of a 2-core machine at least; fewer planes split rows instead.
+    Expr many_planes = out.output_buffer().dim(2).extent() * out.output_buffer().dim(3).extent() >= 4 * kPlanesPerTask;
+    // Planes at most half a vector wide (4 x 4 on AVX2) take half vectors, not masked whole ones:
+    // 4 x 4 x 1024 27 -> 12 us.
+    Expr narrow = out.output_buffer().dim(0).extent() <= lanes / 2;
     for (const Expr &cond : specializations) {
-        schedule(out.specialize(cond));
+        by_planes(out.specialize(cond && many_planes && narrow), lanes / 2);
+        by_planes(out.specialize(cond && many_planes), lanes);
+        by_rows(out.specialize(cond));
     }
-    schedule(out);
+    by_planes(out.specialize(many_planes && narrow), lanes / 2);
+    by_planes(out.specialize(many_planes), lanes);
+    by_rows(out);
 }
 
 // Up-sampling of a computed activation: parallel over strips of output rows of every plane; each
@@ -61,16 +86,21 @@ inline void schedule_upsample(Halide::Func out, Halide::Func act,
 }
 
 // A per-plane reduction `sum` over `plane` (x, y), finished by `result` (c, n): parallel over
-// planes, two vectors of double partial sums per plane (rfactor over x lanes; the x tail is
+// planes (kPlanesPerTask per task), two vectors of double partial sums per plane (rfactor over x lanes; the x tail is
 // predicated). Double accumulation keeps 1024 x 1024 planes exact to float rounding. Measured
 // with two passes (mean, then squared deviations): 23 GB/s of input on 2 cores (256x256x64).
 inline void schedule_plane_reduction(Halide::Func result, Halide::Func sum, const Halide::RDom &plane,
                                      const Halide::Target &t) {
     using namespace Halide;
     Var c = result.args()[0], n = result.args()[1];
-    Var plane_index("plane_index"), lane("lane");
+    Var plane_index("plane_index"), task("task"), lane("lane");
     const int partial_sums = 2 * t.natural_vector_size<double>();  // two vectors: hides FP add latency
-    result.compute_root().fuse(c, n, plane_index).parallel(plane_index);
+    // kPlanesPerTask planes per parallel task: a task per plane cost more than the sums on small
+    // planes (W1's 4 x 4 x 1024 stage: 36 us, 2 threads).
+    result.compute_root()
+        .fuse(c, n, plane_index)
+        .split(plane_index, task, plane_index, kPlanesPerTask, TailStrategy::GuardWithIf)
+        .parallel(task);
     sum.compute_at(result, plane_index);
     RVar rxo("rxo"), rxi("rxi");
     Func partial = sum.update()
