@@ -140,6 +140,17 @@ struct ConvStage {
 // here, wcvec and w2cvec in winograd_schedule.h) take as their blocks.
 constexpr int kPackedChannelBlock = 16;
 
+// The phased source is computed under each condition of s.phased_specializations and otherwise;
+// stages with a runtime x stride get stride 1 and 2 as conditions, so that their source rows are
+// read as dense vectors (or pairs of them) rather than one element at a time. Its loops partition
+// on x, never on the phase: a partition over the phase (Halide's choice otherwise) needs a whole
+// row of vectors in bounds, so on planes whose width is not a multiple of the vector (W1's 63
+// columns) every row went the clamped, gathering way.
+inline std::vector<Halide::Expr> phased_conditions(const ConvStage &s) {
+    if (!s.phased_specializations.empty() || !s.stride_x.defined()) return s.phased_specializations;
+    return {s.stride_x == 1, s.stride_x == 2};
+}
+
 // The "cvec" variant: vectors along output channels instead of x, for planes narrower than a
 // vector (a 4 x 4 plane fills half of each AVX2 vector along x). The weights come packed in
 // blocks of ops::kChannelBlock (16) output channels (ops::conv_weights), so a tap's weights for a
@@ -175,10 +186,10 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
         Func f = s.phased;
         std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
         f.compute_root();
-        for (const Expr &cond : s.phased_specializations) {
-            f.specialize(cond).parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+        for (const Expr &cond : phased_conditions(s)) {
+            f.specialize(cond).parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
         }
-        f.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+        f.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
     }
 
     Func conv = s.conv;
@@ -268,9 +279,11 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
         std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
         f.compute_at(output, task).reorder_storage(a[0], a[1], a[3], a[2], a[4]);
         auto rows = [&](Stage st) {
-            st.reorder(a[0], a[1], a[2], a[3], a[4]).vectorize(a[0], lanes, TailStrategy::RoundUp);
+            st.reorder(a[0], a[1], a[2], a[3], a[4])
+                .vectorize(a[0], lanes, TailStrategy::RoundUp)
+                .never_partition(a[1]);
         };
-        for (const Expr &cond : s.phased_specializations) {
+        for (const Expr &cond : phased_conditions(s)) {
             rows(f.specialize(cond));
         }
         rows(f);
