@@ -186,10 +186,13 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
         Func f = s.phased;
         std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
         f.compute_root();
+        auto planes = [&](Stage st) {
+            st.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
+        };
         for (const Expr &cond : phased_conditions(s)) {
-            f.specialize(cond).parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
+            planes(f.specialize(cond));
         }
-        f.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
+        planes(f);
     }
 
     Func conv = s.conv;

@@ -15,9 +15,10 @@ inline int float_lanes(const Halide::Target &t) { return t.natural_vector_size<f
 // each parallel task takes kPlanesPerTask whole planes; otherwise strips of kRowsPerTask rows of
 // every plane. The loops run x, y, plane: fusing y into the parallel loop (as before) recomputed
 // y, c, n by division on every row. Measured (JIT, 2 threads, ResidualAdd): 4 x 4 x 1024 64-69
-// -> 21-32 us (12 with half vectors, below), 8 x 8 x 512 56-107 -> 10-12 us, 64 x 63 x 64 108-117 -> 29-37 us, 256 x 256 x 64
-// 2.7 -> 2.1 ms (the copy bandwidth). The same schedule is applied under each condition in
-// `specializations` (the algorithm simplifies differently there) and otherwise.
+// -> 21-32 us (12 with half vectors, below), 8 x 8 x 512 56-107 -> 10-12 us, 64 x 63 x 64
+// 108-117 -> 29-37 us, 256 x 256 x 64 2.7 -> 2.1 ms (the copy bandwidth). The same schedule is
+// applied under each condition in `specializations` (the algorithm simplifies differently there)
+// and otherwise.
 constexpr int kPlanesPerTask = 8;
 constexpr int kRowsPerTask = 8;
 inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
@@ -49,14 +50,16 @@ inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
     // Planes at most half a vector wide (4 x 4 on AVX2) take half vectors, not masked whole ones:
     // 4 x 4 x 1024 27 -> 12 us.
     Expr narrow = out.output_buffer().dim(0).extent() <= lanes / 2;
+    auto schedule = [&](const Expr &cond) {  // cond undefined: the general case
+        auto when = [&](const Expr &c) -> Stage { return out.specialize(cond.defined() ? cond && c : c); };
+        by_planes(when(many_planes && narrow), lanes / 2);
+        by_planes(when(many_planes), lanes);
+        by_rows(cond.defined() ? Stage(out.specialize(cond)) : Stage(out));
+    };
     for (const Expr &cond : specializations) {
-        by_planes(out.specialize(cond && many_planes && narrow), lanes / 2);
-        by_planes(out.specialize(cond && many_planes), lanes);
-        by_rows(out.specialize(cond));
+        schedule(cond);
     }
-    by_planes(out.specialize(many_planes && narrow), lanes / 2);
-    by_planes(out.specialize(many_planes), lanes);
-    by_rows(out);
+    schedule(Expr());
 }
 
 // Up-sampling of a computed activation: parallel over strips of output rows of every plane; each
@@ -86,8 +89,8 @@ inline void schedule_upsample(Halide::Func out, Halide::Func act,
 }
 
 // A per-plane reduction `sum` over `plane` (x, y), finished by `result` (c, n): parallel over
-// planes (kPlanesPerTask per task), two vectors of double partial sums per plane (rfactor over x lanes; the x tail is
-// predicated). Double accumulation keeps 1024 x 1024 planes exact to float rounding. Measured
+// planes (kPlanesPerTask per task), two vectors of double partial sums per plane (rfactor over x
+// lanes; the x tail is predicated). Double accumulation keeps 1024 x 1024 planes exact to float rounding. Measured
 // with two passes (mean, then squared deviations): 23 GB/s of input on 2 cores (256x256x64).
 inline void schedule_plane_reduction(Halide::Func result, Halide::Func sum, const Halide::RDom &plane,
                                      const Halide::Target &t) {

@@ -47,7 +47,8 @@ void *pooled_malloc(void *user_context, size_t size) {
         std::lock_guard<std::mutex> lock(g_pool_mutex);
         size_t best = g_free_count;
         for (size_t i = 0; i < g_free_count; ++i)
-            if (g_free_capacity[i] >= size && (best == g_free_count || g_free_capacity[i] < g_free_capacity[best])) best = i;
+            if (g_free_capacity[i] >= size && (best == g_free_count || g_free_capacity[i] < g_free_capacity[best]))
+                best = i;
         if (best < g_free_count) {
             Block *b = g_free_block[best];
             --g_free_count;
