@@ -59,19 +59,27 @@ inline void require_close(const Tensor &got, const Tensor &ref) {
 }
 
 // `threads` threads each run `calls` forward passes of the fixture's input on one shared model at
-// once; every thread's last result must meet the bound.
+// once; every call must succeed and every thread's last result must meet the bound.
 inline void require_concurrent_parity(const Model &model, const Fixture &f, int threads, int calls) {
     std::vector<Tensor> results(threads);
+    std::vector<std::string> errors(threads);  // each thread's first failure (Catch's macros are not thread-safe)
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t)
         workers.emplace_back([&, t] {
             for (int i = 0; i < calls; ++i) {
                 auto y = model.forward(f.input);
-                if (y.ok()) results[t] = *y;
+                if (y.ok())
+                    results[t] = *y;
+                else if (errors[t].empty())
+                    errors[t] = y.message();
             }
         });
     for (auto &w : workers) w.join();
-    for (const Tensor &r : results) require_close(r, f.expected);
+    for (int t = 0; t < threads; ++t) {
+        INFO("thread " << t << ": " << errors[t]);
+        REQUIRE(errors[t].empty());
+        require_close(results[t], f.expected);
+    }
 }
 
 }  // namespace ae2d::test

@@ -279,15 +279,42 @@ private:
     float *arena_;
 };
 
-// GPU: the device buffers of a DeviceArena and of DeviceWeights (copies of a Runtime::Buffer
-// share its device allocation).
+// A view of the start of `owner`'s device allocation as a dense buffer of `sizes` (innermost
+// first). Unmanaged: the owner frees the allocation, the views never do.
+DeviceBuffer device_view(const DeviceBuffer &owner, const std::vector<int> &sizes) {
+    std::vector<halide_dimension_t> dims(sizes.size());
+    int stride = 1;
+    for (size_t d = 0; d < sizes.size(); ++d) {
+        dims[d] = halide_dimension_t(0, sizes[d], stride);
+        stride *= sizes[d];
+    }
+    halide_buffer_t raw{};
+    raw.device = owner.raw_buffer()->device;
+    raw.device_interface = owner.raw_buffer()->device_interface;
+    raw.type = halide_type_of<float>();
+    raw.dimensions = int(sizes.size());
+    raw.dim = dims.data();
+    return DeviceBuffer(raw, Halide::Runtime::BufferDeviceOwnership::Unmanaged);
+}
+
+// GPU: the device buffers of a DeviceArena and of DeviceWeights. A parameter is lent as a view,
+// never as a copy of the shared Runtime::Buffer: a buffer whose device memory was allocated by
+// copy_to_device gets its device reference count on its first copy, created in a const method
+// without a lock. Concurrent first calls on one model raced there, and a count that reached zero
+// freed the weights' device memory under the other calls (OpenCL: CL_INVALID_MEM_OBJECT in
+// clSetKernelArg, then an abort when the model was destroyed).
 class DeviceBuffers final : public BufferSource {
 public:
     DeviceBuffers(const DeviceArena &arena, const DeviceWeights &weights) : arena_(arena), weights_(weights) {}
     Act act(int v) const override { return arena_.values[v]; }
     Act scale(int v) const override { return arena_.values[v]; }
     Act shift(int v) const override { return arena_.shifts[v]; }
-    ConstAct param(const std::string &name) const override { return weights_.buffers.at(name); }
+    ConstAct param(const std::string &name) const override {
+        const DeviceBuffer &owner = weights_.buffers.at(name);
+        std::vector<int> sizes(owner.dimensions());
+        for (int d = 0; d < owner.dimensions(); ++d) sizes[d] = owner.dim(d).extent();
+        return device_view(owner, sizes);
+    }
     Expected<ConstAct> packed_param(const std::string &name, WeightPacking) const override {
         return Status::Error("the variants that take packed weights run on the CPU only (" + name + ")");
     }
@@ -479,28 +506,6 @@ Expected<std::shared_ptr<const DeviceWeights>> upload_weights(const WeightMap &w
     }
     return std::shared_ptr<const DeviceWeights>(std::move(device));
 }
-
-namespace {
-
-// A view of the start of `slot` (a 1-D device allocation) as a buffer of `sizes`. Unmanaged:
-// the slot owns the allocation, the views never free it.
-DeviceBuffer device_view(const DeviceBuffer &slot, const std::vector<int> &sizes) {
-    std::vector<halide_dimension_t> dims(sizes.size());
-    int stride = 1;
-    for (size_t d = 0; d < sizes.size(); ++d) {
-        dims[d] = halide_dimension_t(0, sizes[d], stride);
-        stride *= sizes[d];
-    }
-    halide_buffer_t raw{};
-    raw.device = slot.raw_buffer()->device;
-    raw.device_interface = slot.raw_buffer()->device_interface;
-    raw.type = halide_type_of<float>();
-    raw.dimensions = int(sizes.size());
-    raw.dim = dims.data();
-    return DeviceBuffer(raw, Halide::Runtime::BufferDeviceOwnership::Unmanaged);
-}
-
-}  // namespace
 
 Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &plan, Backend backend) {
     const graph::Graph &g = plan.graph;
