@@ -12,6 +12,7 @@
 #include "io/file_util.h"
 #include "json_brief.h"
 #include "limits_check.h"
+#include "runtime/huge_pages.h"
 
 namespace ae2d::io {
 
@@ -252,7 +253,7 @@ Expected<SafetensorsFile> read_safetensors_memory(const uint8_t *data, size_t si
         Tensor t;
         t.shape = e.shape;
         try {
-            t.data.resize(static_cast<size_t>(Tensor::numel_of(e.shape)));
+            runtime::resize_on_huge_pages(t.data, static_cast<size_t>(Tensor::numel_of(e.shape)));
         } catch (const std::exception &) {
             return fail("tensor '" + e.name + "': out of memory");
         }

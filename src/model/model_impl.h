@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "runtime/executor.h"
 #include "runtime/forward_limits.h"
+#include "runtime/huge_pages.h"
 
 namespace ae2d {
 
@@ -78,7 +79,9 @@ struct Model::Impl {
     std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
         if (auto idle = take_idle(s, &ShapeEntry::free_arenas)) return idle;
         try {  // outside the lock: a large allocation must not stall the other threads
-            return std::make_unique<std::vector<float>>(static_cast<size_t>(floats));
+            auto arena = std::make_unique<std::vector<float>>();
+            runtime::resize_on_huge_pages(*arena, static_cast<size_t>(floats));
+            return arena;
         } catch (const std::bad_alloc &) {
             return nullptr;
         }

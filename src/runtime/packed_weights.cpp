@@ -7,6 +7,7 @@
 #include "ae2d_winograd2_weights.h"
 #include "ae2d_winograd_weights.h"
 #include "runtime/halide_errors.h"
+#include "runtime/huge_pages.h"
 
 namespace ae2d::runtime {
 
@@ -28,8 +29,9 @@ Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
     const std::vector<int64_t> shape = winograd ? std::vector<int64_t>{blocks, points, ci, kChannelBlock}
                                                 : std::vector<int64_t>{blocks, ci, kh * kw, kChannelBlock};
     Tensor packed;
+    packed.shape = shape;
     try {
-        packed = Tensor(shape);
+        resize_on_huge_pages(packed.data, size_t(Tensor::numel_of(shape)));
     } catch (const std::bad_alloc &) {
         return Status::Error(std::string(what) + ": out of memory for " + shape_to_string(shape));
     }
