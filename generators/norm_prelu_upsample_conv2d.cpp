@@ -51,7 +51,17 @@ public:
         no_bias(co) = 0.0f;
         ops::Convolution c;
         ops::Winograd wg;
-        if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
+        ops::UpsampleConvAtSource lowres;
+        // cvec: the products at the source's resolution (CPU; the input clamped, because the
+        // schedule computes whole register tiles of the source plane).
+        const bool at_source = tuning.channel_vectorized && !tuning.winograd && !get_target().has_gpu_feature();
+        Func act_clamped;
+        if (at_source) {
+            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
+            act_clamped = ops::norm_prelu(BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}}), scale, shift, slope);
+            lowres = ops::upsample_conv_at_source(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
+            output(x, y, co, n) = lowres.sum(x, y, co, n);
+        } else if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
             add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile),
                             "the winograd variants run 3x3 convolutions on their packed weights only");
             wg = ops::winograd_3x3_packed(padded, weights, pad_x, pad_y, no_bias, tuning.winograd_tile);
@@ -75,6 +85,13 @@ public:
             pad_x.set_estimate(1);
             pad_y.set_estimate(1);
             ae2d::schedules::estimate_activation(output);
+            return;
+        }
+        if (at_source) {
+            ae2d::schedules::schedule_upsample_conv_at_source(
+                {output, lowres.z, lowres.sum, lowres.in_channels, lowres.taps, act_clamped, cw.kernel_w, cw.kernel_h,
+                 lowres.x_window_cases},
+                get_target());
             return;
         }
         if (tuning.winograd) {  // act per chunk; up and padded inlined into wg.source, also per chunk

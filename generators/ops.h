@@ -326,4 +326,48 @@ ConvWeights conv_weights(const Buf &weights, bool channel_blocked, bool clamp_ch
     return {w, kernel_w, kernel_h, weights.dim(2).extent(), valid};
 }
 
+// An up-sampling convolution computed at the source's resolution: conv(pad(up(act)), w) with
+// up a linear map on each channel's plane (bilinear, align_corners) and w a linear map across
+// channels per tap, so the two commute and
+//   conv(x, y, co) = sum_{t = (tx, ty)} pad(up(z_t))(x + tx - pad_x, y + ty - pad_y, co),
+//   z_t(x, y, co)  = sum_ci w(tx, ty, ci, co) * act(x, y, ci)   at the source's resolution.
+// The products (a 1x1 convolution per tap) run on the source plane, 1 / (factor_x factor_y) of
+// the up-sampled one: 4x fewer multiplies than the direct conv at factor 2, and unlike Winograd
+// no transforms and the weights as they are. The sum over taps re-reads z through up's four
+// taps; it is the same linear combination of the same products, in another order.
+// `blocked` holds the weights channel-blocked as conv_weights reads them, (co % 16, tx + kw ty,
+// ci, co / 16); z(x, y, k, n) keeps 16 channels of one tap consecutive along k:
+//   k = co % 16 + 16 (t + taps (co / 16)),   t = tx + kw ty.
+// `act` must be defined past the source's extent (the schedule computes whole register tiles).
+struct UpsampleConvAtSource {
+    Func z, sum;
+    RDom in_channels;  // z's reduction
+    RDom taps;         // sum's reduction (tx, ty)
+    std::vector<Expr> x_window_cases;
+};
+
+template<typename Buf>
+UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &blocked, const Expr &in_w, const Expr &in_h,
+                                             const Expr &up_w, const Expr &up_h, const Expr &pad_x,
+                                             const Expr &pad_y) {
+    Var x("x"), y("y"), k("k"), co("co"), n("n");
+    const Expr kernel_w = 2 * pad_x + 1, kernel_h = 2 * pad_y + 1, taps = kernel_w * kernel_h;
+    RDom ci(0, blocked.dim(2).extent(), "ci");
+    Expr kb = k / kChannelBlock;  // tap + taps * block
+    Func z("z");
+    z(x, y, k, n) = 0.0f;
+    // The clamp only bounds the block index for Halide (a schedule never reads past the last block).
+    z(x, y, k, n) += blocked(k % kChannelBlock, kb % taps, ci, clamp(kb / taps, 0, blocked.dim(3).extent() - 1)) *
+                     act(x, y, ci, n);
+    Upsampled up = upsample_bilinear(z, in_w, in_h, up_w, up_h, "z_up");
+    Func padded = zero_padded(up.up, up_w, up_h);
+    RDom t(0, kernel_w, 0, kernel_h, "tap");
+    Func sum("sum");
+    sum(x, y, co, n) = 0.0f;
+    sum(x, y, co, n) += padded(x + t.x - pad_x, y + t.y - pad_y,
+                               co % kChannelBlock + kChannelBlock * (t.x + kernel_w * t.y + taps * (co / kChannelBlock)),
+                               n);
+    return {z, sum, ci, t, up.x_window_cases};
+}
+
 }  // namespace ae2d::ops
