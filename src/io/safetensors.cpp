@@ -253,7 +253,7 @@ Expected<SafetensorsFile> read_safetensors_memory(const uint8_t *data, size_t si
         Tensor t;
         t.shape = e.shape;
         try {
-            runtime::resize_on_huge_pages(t.data, static_cast<size_t>(Tensor::numel_of(e.shape)));
+            t.data = runtime::zeros_on_huge_pages(static_cast<size_t>(Tensor::numel_of(e.shape)));
         } catch (const std::exception &) {
             return fail("tensor '" + e.name + "': out of memory");
         }

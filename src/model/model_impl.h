@@ -79,9 +79,7 @@ struct Model::Impl {
     std::unique_ptr<std::vector<float>> take_arena(const Shape4 &s, int64_t floats) const {
         if (auto idle = take_idle(s, &ShapeEntry::free_arenas)) return idle;
         try {  // outside the lock: a large allocation must not stall the other threads
-            auto arena = std::make_unique<std::vector<float>>();
-            runtime::resize_on_huge_pages(*arena, static_cast<size_t>(floats));
-            return arena;
+            return std::make_unique<std::vector<float>>(runtime::zeros_on_huge_pages(static_cast<size_t>(floats)));
         } catch (const std::bad_alloc &) {
             return nullptr;
         }

@@ -8,12 +8,8 @@
 
 namespace ae2d::runtime {
 
-void resize_on_huge_pages(std::vector<float> &data, size_t n) {
-    if (n <= data.capacity()) {  // no new allocation to advise
-        data.resize(n);
-        return;
-    }
-    std::vector<float>().swap(data);
+std::vector<float> zeros_on_huge_pages(size_t n) {
+    std::vector<float> data;
     data.reserve(n);  // allocated, not yet touched
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     constexpr uintptr_t kHugePage = uintptr_t(2) << 20;
@@ -22,6 +18,7 @@ void resize_on_huge_pages(std::vector<float> &data, size_t n) {
     if (end > begin) (void)madvise(reinterpret_cast<void *>(begin), end - begin, MADV_HUGEPAGE);  // a hint
 #endif
     data.resize(n);
+    return data;
 }
 
 }  // namespace ae2d::runtime

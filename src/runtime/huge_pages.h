@@ -12,10 +12,9 @@
 
 namespace ae2d::runtime {
 
-// Sizes `data` to `n` zeros, first asking the kernel (madvise MADV_HUGEPAGE, before any page of
-// the new allocation is touched) to back its 2 MiB-aligned part with huge pages. A hint: where
-// the kernel has no THP, or the allocation is small, it is an ordinary resize. Throws
-// std::bad_alloc as resize does.
-void resize_on_huge_pages(std::vector<float> &data, size_t n);
+// `n` zeros in memory that the kernel is first asked (madvise MADV_HUGEPAGE, before any page is
+// touched) to back with huge pages where it is 2 MiB-aligned. A hint: where the kernel has no
+// THP, or the allocation is small, it is an ordinary vector. Throws std::bad_alloc as one does.
+std::vector<float> zeros_on_huge_pages(size_t n);
 
 }  // namespace ae2d::runtime

@@ -31,7 +31,7 @@ Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
     Tensor packed;
     packed.shape = shape;
     try {
-        resize_on_huge_pages(packed.data, size_t(Tensor::numel_of(shape)));
+        packed.data = zeros_on_huge_pages(size_t(Tensor::numel_of(shape)));
     } catch (const std::bad_alloc &) {
         return Status::Error(std::string(what) + ": out of memory for " + shape_to_string(shape));
     }
