@@ -151,6 +151,27 @@ inline std::vector<Halide::Expr> phased_conditions(const ConvStage &s) {
     return {s.stride_x == 1, s.stride_x == 2};
 }
 
+// The channel-vectorized schedules' output loops: one parallel task per block of
+// kPackedChannelBlock output channels and image, the block's channels inside (innermost, or
+// outside the pixels), the last block guarded.
+struct ChannelBlockLoops {
+    Halide::Var channel;  // within the block
+    Halide::Var task;     // (block, image), parallel
+};
+inline ChannelBlockLoops parallel_channel_blocks(Halide::Func output, bool channels_innermost) {
+    using namespace Halide;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Var cob("cob"), coi("coi"), task("task");
+    output.split(co, cob, coi, kPackedChannelBlock, TailStrategy::GuardWithIf);
+    if (channels_innermost) {
+        output.reorder(coi, x, y, cob, n);
+    } else {
+        output.reorder(x, y, coi, cob, n);
+    }
+    output.fuse(cob, n, task).parallel(task);
+    return {coi, task};
+}
+
 // The "cvec" variant: vectors along output channels instead of x, for planes narrower than a
 // vector (a 4 x 4 plane fills half of each AVX2 vector along x). The weights come packed in
 // blocks of ops::kChannelBlock (16) output channels (ops::conv_weights), so a tap's weights for a
@@ -169,12 +190,7 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
     const int px = lanes == 4 ? 2 : 4, py = t.has_feature(Target::AVX512) ? 2 : 1;
 
     Func output = s.output;
-    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
-    Var cob("cob"), coi("coi"), task("task");
-    output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
-        .reorder(x, y, coi, cob, n)
-        .fuse(cob, n, task)
-        .parallel(task);
+    const Var task = parallel_channel_blocks(output, /*channels_innermost=*/false).task;
 
     // The source once for all channel blocks, parallel over input channels. Measured (JIT
     // prototype, 2 threads, 1x1 1024 -> 1024 at 4 x 4): 2.53 ms with the source computed per
@@ -257,16 +273,12 @@ inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s,
     using namespace Halide;
     const int lanes = float_lanes(t);
     constexpr int block = kPackedChannelBlock;
-    const int px = 32 / lanes;  // 8 accumulators: 16 channels in 16 / lanes vectors x px pixels
+    const int px = lanes / 2;  // 8 accumulators: 16 channels in 16 / lanes vectors x px pixels
 
     Func output = s.output;
-    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
-    Var cob("cob"), coi("coi"), task("task");
-    output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
-        .reorder(coi, x, y, cob, n)
-        .fuse(cob, n, task)
-        .parallel(task)
-        .vectorize(coi, lanes);
+    const ChannelBlockLoops loops = parallel_channel_blocks(output, /*channels_innermost=*/true);
+    output.vectorize(loops.channel, lanes);
+    Var x = output.args()[0], task = loops.task;
 
     Func act = s.act;
     act.compute_root().parallel(act.args()[2]).vectorize(act.args()[0], lanes, TailStrategy::GuardWithIf);
