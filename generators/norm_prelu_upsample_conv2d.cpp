@@ -58,7 +58,8 @@ public:
         Func act_clamped;
         if (at_source) {
             add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
-            act_clamped = ops::norm_prelu(BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}}), scale, shift, slope);
+            Func input_clamped = BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}});
+            act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
             lowres = ops::upsample_conv_at_source(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
             output(x, y, co, n) = lowres.sum(x, y, co, n);
         } else if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv

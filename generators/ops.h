@@ -364,9 +364,8 @@ UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &blocked
     RDom t(0, kernel_w, 0, kernel_h, "tap");
     Func sum("sum");
     sum(x, y, co, n) = 0.0f;
-    sum(x, y, co, n) += padded(x + t.x - pad_x, y + t.y - pad_y,
-                               co % kChannelBlock + kChannelBlock * (t.x + kernel_w * t.y + taps * (co / kChannelBlock)),
-                               n);
+    Expr k_of_tap = co % kChannelBlock + kChannelBlock * (t.x + kernel_w * t.y + taps * (co / kChannelBlock));
+    sum(x, y, co, n) += padded(x + t.x - pad_x, y + t.y - pad_y, k_of_tap, n);
     return {z, sum, ci, t, up.x_window_cases};
 }
 

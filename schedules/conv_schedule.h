@@ -265,10 +265,10 @@ struct UpsampleConvAtSourceStage {
 //       memory once and then from cache for every tile row
 //     output: per pixel, the 16 channels' sum over taps of up-sampled z (vectors along
 //       channels, stored one element at a time: the output is x innermost)
-// Measured (JIT, 2 threads, 3x3 up 2, against the stage's variant in the shipped table):
-// 1024 -> 1024 at 8 x 8 3.7 ms (w2cvec 6.2), 512 at 16 x 16 3.0 (wcvec 4.3), 256 at 32 x 32 3.5
-// (wplane 3.7), 128 at 64 x 64 6.0 (wino 4.5: the per-pixel sum, scalar index math and stores,
-// outweighs the products on large planes).
+// Measured (ae2d tune on W1, 2 threads, 3x3 up 2): 1024 -> 1024 at 8 x 8 5.53 ms (w2cvec 6.49),
+// 512 at 16 x 16 3.51 (wcvec 4.41); the tuner keeps wplane at 32 x 32 and wino at 64 x 64. In
+// a JIT prototype 128 at 64 x 64 took 6.0 ms against wino's 4.4 in the network: on large planes
+// the per-pixel sum (scalar index math, one store per element) outweighs the products saved.
 inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s, const Halide::Target &t) {
     using namespace Halide;
     const int lanes = float_lanes(t);
