@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <string_view>
 
@@ -324,6 +325,34 @@ private:
     const DeviceWeights &weights_;
 };
 
+// The row width at which the CPU reads the planes of a 1x1, stride-1 convolution. Such a conv
+// treats each pixel alone, so a dense plane of w x h pixels may be read as rows of any divisor of
+// w h. The direct convs' register tiles are 2 vectors along x (16 floats on AVX2) and the
+// channel-vectorized ones 4 pixels, so planes whose width is not a multiple of 16 waste lanes or
+// run 4-pixel tiles; read as rows of the multiple of 16 nearest their width, they fill whole
+// tiles. Measured (JIT, 2 threads, best schedule of each): 1024 -> 1024 at 4 x 4, 0.28 ms (cvec)
+// as 4 x 4, 0.19 as 16 x 1; 64 -> 64 at 63 x 64, 0.29 as 63 x 64, 0.27 as 64 x 63. Returns w when
+// w is a multiple of 16 or no multiple of 16 up to 2 w + 16 divides w h.
+int pointwise_row_width(int w, int h) {
+    constexpr int kRow = 16;
+    if (w % kRow == 0) return w;
+    const int64_t pixels = int64_t(w) * h;
+    int64_t best = w;
+    for (int64_t d = kRow; d <= std::min(pixels, 2 * int64_t(w) + kRow); d += kRow)
+        if (pixels % d == 0 && (best == w || std::abs(d - w) < std::abs(best - w))) best = d;
+    return static_cast<int>(best);
+}
+
+bool is_pointwise(const Stage &s) {
+    return s.kernel_w == 1 && s.kernel_h == 1 && s.stride_w == 1 && s.stride_h == 1 && s.pad_w == 0 && s.pad_h == 0;
+}
+
+// A dense host activation (HostBuffers) with its planes read as rows of `width` pixels.
+Act planes_as_rows(const Act &a, int width) {
+    const int pixels = a.dim(0).extent() * a.dim(1).extent();
+    return Act(a.data(), width, pixels / width, a.dim(2).extent(), a.dim(3).extent());
+}
+
 class StageRunner {
 public:
     // `gpu` null: the CPU libraries, each stage in the variant the caller names; otherwise a
@@ -364,16 +393,29 @@ private:
         if (gpu_) v = gpu_variant(v);
         const auto &in = s.inputs;
         auto weights = [&] { return packed.data() ? packed : b_.param(s.weight); };
+        // A pointwise conv's input and output (same planes) on the CPU, as rows of pointwise_row_width.
+        auto conv_acts = [&](Act &x, Act &y) {
+            x = b_.act(in[0]);
+            y = b_.act(s.output);
+            if (gpu_ || !is_pointwise(s)) return;
+            const int width = pointwise_row_width(x.dim(0).extent(), x.dim(1).extent());
+            if (width == x.dim(0).extent()) return;
+            x = planes_as_rows(x, width);
+            y = planes_as_rows(y, width);
+        };
         switch (s.kind) {
         case StageKind::Conv2d: {
-            auto x = b_.act(in[0]), y = b_.act(s.output);
+            Act x, y;
+            conv_acts(x, y);
             auto w = weights();
             if (s.bias.empty()) return AE2D_STAGE_FN(conv2d)(x, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
             auto b = b_.param(s.bias);
             return AE2D_STAGE_FN(conv2d_bias)(x, w, b, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::NormPReLUConv2d: {
-            auto x = b_.act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = b_.act(s.output);
+            Act x, y;
+            conv_acts(x, y);
+            auto sc = b_.scale(in[1]), sh = b_.shift(in[1]);
             auto a = b_.param(s.slope), w = weights();
             return AE2D_STAGE_FN(norm_prelu_conv2d)(x, sc, sh, a, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
         }
