@@ -26,7 +26,7 @@ public:
     Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
                                                  // Winograd variants: packed (co, ci, ex, ey);
-                                                 // cvec: channel-blocked (16, k * k, ci, co / 16)
+                                                 // cvec (at the source): as they are
     Input<int> factor_x{"factor_x"}, factor_y{"factor_y"};  // up-sampling factors, 1 or 2
     Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
@@ -46,7 +46,10 @@ public:
         ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
         Func padded = ops::zero_padded(up.up, up_w, up_h);
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        const ops::ConvWeights cw = ops::conv_weights(weights, tuning.channel_vectorized, !gpu_auto, pad_x, pad_y);
+        // cvec is the products at the source's resolution, on the weights as they are.
+        const bool at_source = tuning.channel_vectorized && !tuning.winograd && !get_target().has_gpu_feature();
+        const ops::ConvWeights cw =
+            ops::conv_weights(weights, tuning.channel_vectorized && !at_source, !gpu_auto, pad_x, pad_y);
         Func no_bias("no_bias");
         no_bias(co) = 0.0f;
         ops::Convolution c;
@@ -54,12 +57,11 @@ public:
         ops::UpsampleConvAtSource lowres;
         // cvec: the products at the source's resolution (CPU; the input clamped, because the
         // schedule computes whole register tiles of the source plane).
-        const bool at_source = tuning.channel_vectorized && !tuning.winograd && !get_target().has_gpu_feature();
-        Func act_clamped;
         if (at_source) {
-            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
+            add_requirement(weights.dim(0).extent() == 2 * pad_x + 1 && weights.dim(1).extent() == 2 * pad_y + 1,
+                            "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
             Func input_clamped = BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}});
-            act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
+            Func act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
             lowres = ops::upsample_conv_at_source(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
             output(x, y, co, n) = lowres.sum(x, y, co, n);
         } else if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
@@ -90,8 +92,8 @@ public:
         }
         if (at_source) {
             ae2d::schedules::schedule_upsample_conv_at_source(
-                {output, lowres.z, lowres.sum, lowres.in_channels, lowres.taps, act_clamped, cw.kernel_w, cw.kernel_h,
-                 lowres.x_window_cases},
+                {output, lowres.act_flat, lowres.z, lowres.z_channels, lowres.sum, lowres.in_channels, lowres.taps,
+                 lowres.kernel_w, lowres.kernel_h, lowres.x_window_cases},
                 get_target());
             return;
         }

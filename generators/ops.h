@@ -333,40 +333,52 @@ ConvWeights conv_weights(const Buf &weights, bool channel_blocked, bool clamp_ch
 //   z_t(x, y, co)  = sum_ci w(tx, ty, ci, co) * act(x, y, ci)   at the source's resolution.
 // The products (a 1x1 convolution per tap) run on the source plane, 1 / (factor_x factor_y) of
 // the up-sampled one: 4x fewer multiplies than the direct conv at factor 2, and unlike Winograd
-// no transforms and the weights as they are. The sum over taps re-reads z through up's four
-// taps; it is the same linear combination of the same products, in another order.
-// `blocked` holds the weights channel-blocked as conv_weights reads them, (co % 16, tx + kw ty,
-// ci, co / 16); z(x, y, k, n) keeps 16 channels of one tap consecutive along k:
-//   k = co % 16 + 16 (t + taps (co / 16)),   t = tx + kw ty.
+// no transforms and the weights as they are (PyTorch's (kx, ky, ci, co)). The sum over taps
+// re-reads z through up's four taps; it is the same linear combination of the same products, in
+// another order.
+// The products run over the plane's pixels as one row, p = x + in_w y (act_flat), so that small
+// planes (4 x 4, 8 x 8) fill whole vectors: z(p, k, n) with k = t + taps co, t = tx + kw ty, so
+// that one output channel's taps are consecutive in the weights. The sum reads them through
+// z_channels, channels innermost, and z_plane, the source plane again, indexed by
+//   j = co % 16 + 16 (t + taps (co / 16))   (16 channels of one tap consecutive).
 // `act` must be defined past the source's extent (the schedule computes whole register tiles).
 struct UpsampleConvAtSource {
-    Func z, sum;
-    RDom in_channels;  // z's reduction
-    RDom taps;         // sum's reduction (tx, ty)
+    Func act_flat, z, z_channels, sum;
+    RDom in_channels;         // z's reduction
+    RDom taps;                // sum's reduction (tx, ty)
+    Expr kernel_w, kernel_h;  // the taps' extents, 2 pad + 1
     std::vector<Expr> x_window_cases;
 };
 
 template<typename Buf>
-UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &blocked, const Expr &in_w, const Expr &in_h,
+UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &weights, const Expr &in_w, const Expr &in_h,
                                              const Expr &up_w, const Expr &up_h, const Expr &pad_x,
                                              const Expr &pad_y) {
-    Var x("x"), y("y"), k("k"), co("co"), n("n");
+    Var x("x"), y("y"), p("p"), k("k"), c("c"), t("t"), j("j"), co("co"), n("n");
     const Expr kernel_w = 2 * pad_x + 1, kernel_h = 2 * pad_y + 1, taps = kernel_w * kernel_h;
-    RDom ci(0, blocked.dim(2).extent(), "ci");
-    Expr kb = k / kChannelBlock;  // tap + taps * block
+    RDom ci(0, weights.dim(2).extent(), "ci");
+    Func act_flat("act_flat");
+    act_flat(p, c, n) = act(p % in_w, p / in_w, c, n);
     Func z("z");
-    z(x, y, k, n) = 0.0f;
-    // The clamp only bounds the block index for Halide (a schedule never reads past the last block).
-    z(x, y, k, n) += blocked(k % kChannelBlock, kb % taps, ci, clamp(kb / taps, 0, blocked.dim(3).extent() - 1)) *
-                     act(x, y, ci, n);
-    Upsampled up = upsample_bilinear(z, in_w, in_h, up_w, up_h, "z_up");
+    const Expr tap_of_k = k % taps;
+    // The clamp only bounds the channel for Halide (a schedule never reads past the last one).
+    const Expr channel_of_k = clamp(k / taps, 0, weights.dim(3).extent() - 1);
+    z(p, k, n) = 0.0f;
+    z(p, k, n) += weights(tap_of_k % kernel_w, tap_of_k / kernel_w, ci, channel_of_k) * act_flat(p, ci, n);
+    Func z_channels("z_channels");
+    z_channels(c, t, p, n) = z(p, t + taps * c, n);
+    Func z_plane("z_plane");
+    const Expr jb = j / kChannelBlock;  // t + taps (co / 16)
+    z_plane(x, y, j, n) = z_channels(j % kChannelBlock + kChannelBlock * (jb / taps), jb % taps, x + in_w * y, n);
+    Upsampled up = upsample_bilinear(z_plane, in_w, in_h, up_w, up_h, "z_up");
     Func padded = zero_padded(up.up, up_w, up_h);
-    RDom t(0, kernel_w, 0, kernel_h, "tap");
+    RDom tap(0, kernel_w, 0, kernel_h, "tap");
     Func sum("sum");
     sum(x, y, co, n) = 0.0f;
-    Expr k_of_tap = co % kChannelBlock + kChannelBlock * (t.x + kernel_w * t.y + taps * (co / kChannelBlock));
-    sum(x, y, co, n) += padded(x + t.x - pad_x, y + t.y - pad_y, k_of_tap, n);
-    return {z, sum, ci, t, up.x_window_cases};
+    const Expr j_of_tap =
+        co % kChannelBlock + kChannelBlock * (tap.x + kernel_w * tap.y + taps * (co / kChannelBlock));
+    sum(x, y, co, n) += padded(x + tap.x - pad_x, y + tap.y - pad_y, j_of_tap, n);
+    return {act_flat, z, z_channels, sum, ci, tap, kernel_w, kernel_h, up.x_window_cases};
 }
 
 }  // namespace ae2d::ops

@@ -245,59 +245,63 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
 }
 
 // The up-sampling stage's "cvec" variant (ops::upsample_conv_at_source): per-tap products at the
-// source's resolution, then their up-sampled sum. Like cvec, vectors along output channels.
+// source's resolution, then their up-sampled sum, vectors along output channels like cvec.
 struct UpsampleConvAtSourceStage {
     Halide::Func output;
-    Halide::Func z, sum;       // ops::UpsampleConvAtSource
-    Halide::RDom in_channels;  // z's reduction
-    Halide::RDom taps;         // sum's reduction
-    Halide::Func act;          // the normalized source (defined past its extent)
+    Halide::Func act_flat, z, z_channels, sum;  // ops::UpsampleConvAtSource
+    Halide::RDom in_channels;                   // z's reduction
+    Halide::RDom taps;                          // sum's reduction
     Halide::Expr kernel_w, kernel_h;
     std::vector<Halide::Expr> x_window_cases;
 };
 
-//   act: computed once, parallel over channels
+//   act_flat: the normalized source as one row of pixels, computed once, parallel over channels
 //   parallel (block of 16 output channels, n):
-//     z_block: every tap's products for the block over the whole source plane, channels
-//       innermost, in register tiles of 16 channels x px pixels accumulated over ci: per input
-//       channel, a tap's two (AVX2) weight vectors and one broadcast source value per pixel;
-//       one tap after another, so a tap's weights (64 B per input channel) are read from
-//       memory once and then from cache for every tile row
+//     z_block: every tap's products for the block, in the direct conv's register tiles
+//       (conv_blocking: AVX2 6 (channel, tap) pairs x 2 vectors of pixels, 12 accumulators): per
+//       input channel two vector loads of the source row and one broadcast weight per pair.
+//       Vectors along the flattened plane fill whole vectors on 4 x 4 and 8 x 8 sources.
+//     z_channels: the block's products turned channels innermost (a few KB, from L1)
 //     output: per pixel, the 16 channels' sum over taps of up-sampled z (vectors along
 //       channels, stored one element at a time: the output is x innermost)
-// Measured (ae2d tune on W1, 2 threads, 3x3 up 2): 1024 -> 1024 at 8 x 8 5.53 ms (w2cvec 6.49),
-// 512 at 16 x 16 3.51 (wcvec 4.41); the tuner keeps wplane at 32 x 32 and wino at 64 x 64. In
-// a JIT prototype 128 at 64 x 64 took 6.0 ms against wino's 4.4 in the network: on large planes
-// the per-pixel sum (scalar index math, one store per element) outweighs the products saved.
+// Measured (JIT, 2 threads, 3x3 up 2), against the same algorithm with 16-channel vectors and
+// 4-pixel tiles on channel-blocked weights (the variant before this one): 1024 -> 1024 from
+// 4 x 4, 2.9 ms against 3.9; 512 from 8 x 8, 2.5 against 3.1. Tiles of 3, 4, 5 or 7 pairs, 1
+// vector of 9 pairs, or 4 vectors of 2 or 3 pairs were all slower; so were channel-blocked
+// weights (k tiles then read 64 B lines 576 B apart: 5.1 ms) and chunks of input channels
+// outside the tiles. The tuner keeps wplane at 32 x 32 and wino at 64 x 64, where the per-pixel
+// sum (scalar index math, one store per element) outweighs the products saved.
 inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s, const Halide::Target &t) {
     using namespace Halide;
-    const int lanes = float_lanes(t);
+    const ConvBlocking blocking = conv_blocking(t);
+    const int lanes = blocking.lanes;
     constexpr int block = kPackedChannelBlock;
-    const int px = lanes / 2;  // 8 accumulators: 16 channels in 16 / lanes vectors x px pixels
 
     Func output = s.output;
     const ChannelBlockLoops loops = parallel_channel_blocks(output, /*channels_innermost=*/true);
     output.vectorize(loops.channel, lanes);
     Var x = output.args()[0], task = loops.task;
 
-    Func act = s.act;
-    act.compute_root().parallel(act.args()[2]).vectorize(act.args()[0], lanes, TailStrategy::GuardWithIf);
+    Func act_flat = s.act_flat;
+    act_flat.compute_root().parallel(act_flat.args()[1]).vectorize(act_flat.args()[0], lanes, TailStrategy::RoundUp);
 
     Func z_block = Func(s.z).in();
-    Var zx = z_block.args()[0], zy = z_block.args()[1], zk = z_block.args()[2], zn = z_block.args()[3];
-    Var xo("xo"), xi("xi"), ko("ko"), ki("ki");
+    Var zp = z_block.args()[0], zk = z_block.args()[1], zn = z_block.args()[2];
+    Var po("po"), pi("pi"), ko("ko"), ki("ki");
     z_block.compute_at(output, task)
-        .reorder_storage(zk, zx, zy, zn)
-        .split(zk, ko, ki, block, TailStrategy::RoundUp)
-        .split(zx, xo, xi, px, TailStrategy::RoundUp)
-        .reorder(ki, xi, xo, zy, ko, zn)
-        .vectorize(ki, lanes)
-        .unroll(ki)
-        .unroll(xi);
+        .split(zp, po, pi, blocking.wide.vectors_x * lanes, TailStrategy::RoundUp)
+        .split(zk, ko, ki, blocking.co_block, TailStrategy::RoundUp)
+        .reorder(pi, ki, po, ko, zn)
+        .vectorize(pi, lanes)
+        .unroll(pi)
+        .unroll(ki);
     Func z = s.z;
-    Var tx = z.args()[0], ty = z.args()[1], tk = z.args()[2], tn = z.args()[3];
-    z.compute_at(z_block, xo).reorder_storage(tk, tx, ty, tn).vectorize(tk, lanes).unroll(tk).unroll(tx);
-    z.update().reorder(tk, tx, ty, s.in_channels.x, tn).vectorize(tk, lanes).unroll(tk).unroll(tx);
+    Var tp = z.args()[0], tk = z.args()[1], tn = z.args()[2];
+    z.compute_at(z_block, po).vectorize(tp, lanes).unroll(tp).unroll(tk);
+    z.update().reorder(tp, tk, s.in_channels.x, tn).vectorize(tp, lanes).unroll(tp).unroll(tk);
+
+    Func z_channels = s.z_channels;
+    z_channels.compute_at(output, task).vectorize(z_channels.args()[0], lanes);
 
     // One pixel's 16 channels: a constant extent keeps them in registers (the output's channel
     // split guards its tail, which would otherwise make it a heap allocation per pixel).

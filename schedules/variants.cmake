@@ -29,8 +29,9 @@
 #          the weights packed in blocks of 16 output channels, made once per tensor. For the
 #          up-sampling stage it also changes the order of the sums: each tap's products run at the
 #          source's resolution, then their up-sampled sum (ops::upsample_conv_at_source): 4x fewer
-#          multiplies than the direct conv, no transforms, the weights as they are (1024 channels
-#          at 8 x 8: 5.5 ms against 6.5 for w2cvec; 512 at 16 x 16: 3.5 against 4.4 for wcvec).
+#          multiplies than the direct conv, no transforms, the weights as they are, not packed.
+#          Its products are vectors along the source plane read as one row (1024 channels at
+#          8 x 8: 2.8 ms against 6.5 for w2cvec; 512 at 16 x 16: 2.7 against 4.4 for wcvec).
 set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane wcvec w2cvec cvec)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)

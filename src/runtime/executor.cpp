@@ -88,7 +88,8 @@ bool takes_packed_weights(const Stage &s, int v, WeightPacking *packing) {
         *packing = std::string_view(name) == "w2cvec" ? WeightPacking::Winograd2x2 : WeightPacking::Winograd;
         return true;
     }
-    if (is_channel_vectorized_variant(name)) {
+    // The up-sampling stage's cvec (its products at the source's resolution) takes them as they are.
+    if (is_channel_vectorized_variant(name) && s.kind != StageKind::NormPReLUUpsampleConv2d) {
         *packing = WeightPacking::ChannelBlocked;
         return true;
     }
