@@ -46,7 +46,6 @@ public:
         ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
         Func padded = ops::zero_padded(up.up, up_w, up_h);
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        // cvec is the products at the source's resolution, on the weights as they are.
         const bool at_source = tuning.channel_vectorized && !tuning.winograd && !get_target().has_gpu_feature();
         const ops::ConvWeights cw =
             ops::conv_weights(weights, tuning.channel_vectorized && !at_source, !gpu_auto, pad_x, pad_y);
@@ -55,8 +54,8 @@ public:
         ops::Convolution c;
         ops::Winograd wg;
         ops::UpsampleConvAtSource lowres;
-        // cvec: the products at the source's resolution (CPU; the input clamped, because the
-        // schedule computes whole register tiles of the source plane).
+        // cvec: the products at the source's resolution, on the weights as they are (CPU; the
+        // input clamped, because the schedule computes whole register tiles of the source plane).
         if (at_source) {
             add_requirement(weights.dim(0).extent() == 2 * pad_x + 1 && weights.dim(1).extent() == 2 * pad_y + 1,
                             "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");

@@ -80,7 +80,8 @@ bool variant_applies(const std::string &variant, const ScheduleEntry &key);
 // packed transformed weights (made once per weight tensor) instead of the 3x3 weights.
 bool is_winograd_variant(std::string_view variant);
 // Whether `variant` is the channel-vectorized one ("cvec"): it takes the weights packed in blocks
-// of 16 output channels (made once per weight tensor).
+// of 16 output channels (made once per weight tensor), except on the up-sampling stage, whose
+// cvec (products at the source's resolution) takes them as they are.
 bool is_channel_vectorized_variant(std::string_view variant);
 // Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
 std::vector<std::string> schedule_stages();

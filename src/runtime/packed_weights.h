@@ -6,7 +6,8 @@
 //                   "wino", "wplane" and "wcvec" variants; winograd_weights stage)
 //   Winograd2x2     the same for F(2x2, 3x3): (ceil(co / 16), 16, ci, 16) (the "w2cvec" variant)
 //   ChannelBlocked  blocks of 16 output channels innermost, (ceil(co / 16), ci, kh * kw, 16) in
-//                   PyTorch order (the "cvec" variant; channel_blocked_weights stage)
+//                   PyTorch order (the "cvec" variant but the up-sampling stage's;
+//                   channel_blocked_weights stage)
 #pragma once
 
 #include <memory>
