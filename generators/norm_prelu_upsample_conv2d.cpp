@@ -57,11 +57,11 @@ public:
         // cvec: the products at the source's resolution, on the weights as they are (CPU; the
         // input clamped, because the schedule computes whole register tiles of the source plane).
         if (at_source) {
-            add_requirement(weights.dim(0).extent() == 2 * pad_x + 1 && weights.dim(1).extent() == 2 * pad_y + 1,
-                            "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
             Func input_clamped = BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}});
             Func act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
             lowres = ops::upsample_conv_at_source(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
+            add_requirement(weights.dim(0).extent() == lowres.kernel_w && weights.dim(1).extent() == lowres.kernel_h,
+                            "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
             output(x, y, co, n) = lowres.sum(x, y, co, n);
         } else if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
             add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile),
