@@ -26,7 +26,7 @@ public:
     Input<Buffer<float, 1>> slope{"slope"};      // (ci): PReLU slopes
     Input<Buffer<float, 4>> weights{"weights"};  // (kx, ky, ci, co) = PyTorch (co, ci, kh, kw);
                                                  // Winograd variants: packed (co, ci, ex, ey);
-                                                 // cvec (at the source): as they are
+                                                 // cvec, srows (at the source): as they are
     Input<int> factor_x{"factor_x"}, factor_y{"factor_y"};  // up-sampling factors, 1 or 2
     Input<int> pad_x{"pad_x"}, pad_y{"pad_y"};
     Output<Buffer<float, 4>> output{"output"};   // (x, y, co, n)
@@ -46,7 +46,9 @@ public:
         ops::Upsampled up = ops::upsample_bilinear(act, in_w, in_h, up_w, up_h);
         Func padded = ops::zero_padded(up.up, up_w, up_h);
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        const bool at_source = tuning.channel_vectorized && !tuning.winograd && !get_target().has_gpu_feature();
+        const bool cpu = !get_target().has_gpu_feature();
+        const bool at_source = tuning.channel_vectorized && !tuning.winograd && cpu;
+        const bool at_source_rows = tuning.source_rows && cpu;
         const ops::ConvWeights cw =
             ops::conv_weights(weights, tuning.channel_vectorized && !at_source, !gpu_auto, pad_x, pad_y);
         Func no_bias("no_bias");
@@ -54,11 +56,18 @@ public:
         ops::Convolution c;
         ops::Winograd wg;
         ops::UpsampleConvAtSource lowres;
-        // cvec: the products at the source's resolution, on the weights as they are (CPU; the
-        // input clamped, because the schedule computes whole register tiles of the source plane).
-        if (at_source) {
-            Func input_clamped = BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}});
-            Func act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
+        ops::UpsampleConvAtSourceRows rows;
+        // cvec and srows: the products at the source's resolution, on the weights as they are (CPU;
+        // the input clamped, because the schedules compute whole register tiles of the source).
+        Func input_clamped = BoundaryConditions::repeat_edge(input, {{0, in_w}, {0, in_h}});
+        Func act_clamped = ops::norm_prelu(input_clamped, scale, shift, slope);
+        if (at_source_rows) {
+            rows = ops::upsample_conv_at_source_rows(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
+            add_requirement(weights.dim(0).extent() == rows.kernel_w && weights.dim(1).extent() == rows.kernel_h,
+                            "the srows variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
+            add_requirement(rows.valid, "the srows variant up-samples by 2 along x only");
+            output(x, y, co, n) = rows.conv(x, y, co, n);
+        } else if (at_source) {
             lowres = ops::upsample_conv_at_source(act_clamped, weights, in_w, in_h, up_w, up_h, pad_x, pad_y);
             add_requirement(weights.dim(0).extent() == lowres.kernel_w && weights.dim(1).extent() == lowres.kernel_h,
                             "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
@@ -87,6 +96,13 @@ public:
             pad_x.set_estimate(1);
             pad_y.set_estimate(1);
             ae2d::schedules::estimate_activation(output);
+            return;
+        }
+        if (at_source_rows) {
+            ae2d::schedules::schedule_upsample_conv_at_source_rows(
+                {output, rows.act_rows, rows.z, rows.columns, rows.columns_clamped, rows.phase_weight, rows.even,
+                 rows.odd, rows.in_channels, rows.taps_y, rows.taps_x, rows.kernel_w, rows.kernel_h},
+                get_target());
             return;
         }
         if (at_source) {

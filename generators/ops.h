@@ -381,4 +381,84 @@ UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &weights
     return {act_flat, z, z_channels, sum, ci, tap, kernel_w, kernel_h, up.x_window_cases};
 }
 
+// The same products and sum, for planes at least a vector wide: the products run along each
+// source row, and the sum along output rows (x), split in two passes that read dense vectors:
+//   columns(i, y, tx, co) = sum_ty pad_y(up_y(z_{tx, ty}))(i, y + ty - pad_y)   (source columns i,
+//                           output rows y: the vertical up-sampling, its zero padding and ty)
+//   conv(x, y, co)        = sum_tx pad_x(up_x(columns(., y, tx, co)))(x + tx - pad_x)
+// Along x, output x = 2 m + phase reads columns m + (phase + tx - pad_x) div 2 + d - 1, d in
+// {0, 1, 2} (align_corners puts both taps of up-sampled column xp in xp div 2 - 1 .. xp div 2 + 1),
+// with weights phase_weight(m, phase, tx, d) computed once (the taps' weights, zero for the
+// taps up_x does not use and in the padding). `even` and `odd` are the two phases, each a dense
+// vector along m; conv interleaves them. Factor 2 along x only (`valid`).
+//   act_rows(i, c, j, n):   the source, one row of all channels contiguous (c strides one row,
+//                           not a whole plane: no cache-set conflicts between channels)
+//   z(i, k, j, n):          k = t + taps co as in UpsampleConvAtSource, per source row j
+// `act` must be defined past the source's extent (the schedule computes whole register tiles).
+struct UpsampleConvAtSourceRows {
+    Func conv;  // conv(x, y, co, n): even and odd interleaved
+    Func act_rows, z, columns, columns_clamped, phase_weight, even, odd;
+    RDom in_channels;  // z's reduction
+    RDom taps_y;       // columns' reduction (ty)
+    RDom taps_x;       // even's and odd's reduction (tx, d)
+    Expr kernel_w, kernel_h;
+    Expr valid;        // the condition the algorithm assumes (factor 2 along x)
+};
+
+template<typename Buf>
+UpsampleConvAtSourceRows upsample_conv_at_source_rows(const Func &act, const Buf &weights, const Expr &in_w,
+                                                      const Expr &in_h, const Expr &up_w, const Expr &up_h,
+                                                      const Expr &pad_x, const Expr &pad_y) {
+    Var x("x"), y("y"), i("i"), j("j"), c("c"), k("k"), co("co"), n("n"), m("m"), phase("phase"), tx("tx"),
+        d("d"), xp("xp");
+    const Expr kernel_w = 2 * pad_x + 1, kernel_h = 2 * pad_y + 1, taps = kernel_w * kernel_h;
+    RDom ci(0, weights.dim(2).extent(), "ci");
+    Func act_rows("act_rows");
+    act_rows(i, c, j, n) = act(i, j, c, n);
+    Func z("z");
+    const Expr tap_of_k = k % taps;
+    // The clamp only bounds the channel for Halide (a schedule never reads past the last one).
+    const Expr channel_of_k = clamp(k / taps, 0, weights.dim(3).extent() - 1);
+    z(i, k, j, n) = 0.0f;
+    z(i, k, j, n) += weights(tap_of_k % kernel_w, tap_of_k / kernel_w, ci, channel_of_k) * act_rows(i, ci, j, n);
+
+    RDom ty(0, kernel_h, "ty");
+    Func columns("columns");
+    {
+        const Expr yp = y + ty - pad_y;
+        const LinearTaps rows = align_corners_taps(clamp(yp, 0, up_h - 1), in_h, up_h);
+        const Expr k_of_tap = tx + kernel_w * ty + taps * co;
+        columns(i, y, tx, co, n) = 0.0f;
+        columns(i, y, tx, co, n) +=
+            select(yp >= 0 && yp < up_h, rows.l0 * z(i, k_of_tap, rows.i0, n) + rows.l1 * z(i, k_of_tap, rows.i1, n),
+                   0.0f);
+    }
+    Func columns_clamped("columns_clamped");  // read up to two columns past each side
+    columns_clamped(i, y, tx, co, n) = columns(clamp(likely(i), 0, in_w - 1), y, tx, co, n);
+
+    Func x_weight("x_weight");  // the weight of column xp div 2 + d - 1 in pad_x(up_x(.))(xp)
+    {
+        const LinearTaps cols = align_corners_taps(clamp(xp, 0, up_w - 1), in_w, up_w);
+        const Expr column = xp / 2 + d - 1;
+        x_weight(xp, d) = select(xp >= 0 && xp < up_w,
+                                 select(cols.i0 == column, cols.l0, 0.0f) + select(cols.i1 == column, cols.l1, 0.0f),
+                                 0.0f);
+    }
+    Func phase_weight("phase_weight");
+    phase_weight(m, phase, tx, d) = x_weight(2 * m + phase + tx - pad_x, d);
+
+    RDom r(0, kernel_w, 0, 3, "tap_x");  // (tx, d)
+    auto phase_sum = [&](int p, const std::string &name) {
+        Func f(name);
+        f(m, y, co, n) = 0.0f;
+        f(m, y, co, n) += phase_weight(m, p, r.x, r.y) * columns_clamped(m + (p + r.x - pad_x) / 2 + r.y - 1, y, r.x, co, n);
+        return f;
+    };
+    Func even = phase_sum(0, "even"), odd = phase_sum(1, "odd");
+    Func conv("conv");
+    conv(x, y, co, n) = select(x % 2 == 0, even(x / 2, y, co, n), odd(x / 2, y, co, n));
+    return {conv,  act_rows, z,  columns, columns_clamped, phase_weight, even, odd, ci, ty, r, kernel_w, kernel_h,
+            up_w == 2 * in_w};
+}
+
 }  // namespace ae2d::ops

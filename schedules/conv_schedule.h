@@ -97,6 +97,8 @@ struct ConvTuning {
     Halide::GeneratorParam<bool> winograd_plane{"winograd_plane", false};
     Halide::GeneratorParam<bool> channel_vectorized{"channel_vectorized", false};
     Halide::GeneratorParam<int> winograd_tile{"winograd_tile", 4, 2, 4};
+    // The up-sampling stage only: ops::upsample_conv_at_source_rows (the "srows" variant).
+    Halide::GeneratorParam<bool> source_rows{"source_rows", false};
 
     ConvParams values() const {
         return {co_block,         tile_rows, vectors_x, strip_rows, group_blocks, winograd, winograd_plane,
@@ -319,6 +321,108 @@ inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s,
             .unroll(s.taps.y);
     }
     sum.update().reorder(sc, s.taps.x, s.taps.y).vectorize(sc, lanes);
+}
+
+// The up-sampling stage's "srows" variant (ops::upsample_conv_at_source_rows): the same products
+// as cvec's, along source rows, and a sum with vectors along x.
+struct UpsampleConvAtSourceRowsStage {
+    Halide::Func output;
+    Halide::Func act_rows, z, columns, columns_clamped, phase_weight, even, odd;  // ops::UpsampleConvAtSourceRows
+    Halide::RDom in_channels, taps_y, taps_x;
+    Halide::Expr kernel_w, kernel_h;
+};
+
+// Output rows per parallel task of srows: the task's products cover the source rows its output
+// rows read, 2 or 3 more than half of them. Measured (JIT, 2 threads, 128 -> 128 from 128 x 128,
+// 16 channels per task): 8 rows 25.2 ms, 16 rows 22.1, 32 rows 21.6 (the products of a 32-row
+// band, 18 source rows x 128 x 144 floats, still fit L2 with the sums' rows).
+constexpr int kSourceRowsBand = 32;
+
+//   act_rows: the normalized source, computed once, parallel over rows
+//   phase_weight: the x pass's weights, computed once
+//   parallel (band of 32 output rows, block of 16 output channels, n):
+//     z_block: every tap's products for the block on the band's source rows, in the direct
+//       conv's register tiles (AVX2: 6 (channel, tap) pairs x 2 vectors along the row)
+//     per output row, per channel:
+//       columns: the vertical pass, vectors along the source row, its 3 taps accumulated in
+//         registers; columns_clamped: the same with the row's ends repeated
+//       per 2 vectors of output: even and odd (vectors along m, the weights and columns read
+//         as dense vectors), interleaved into the output
+// Measured (JIT, 2 threads) against cvec at the source's resolution and the tuner's best
+// direct variant in the pipeline: 128 -> 128 from 32 x 32, 2.8 ms (cvec 9.6, wino 5.1); 256 from
+// 16 x 16, 2.3 (cvec 3.9, wplane 3.8); 512 from 32 x 32, 31.4 (wplane 39.0); 256 from 64 x 64,
+// 34.7 (wplane 51.9); 128 from 128 x 128, 42.5 (wino 61.7). Before even and odd, one vector of
+// output per tap read its columns through a half-width interleave and the sum took 2x longer;
+// before act_rows, the products read a plane per channel (4 KB apart on 32 x 32: the same L1 set)
+// at 2/3 of the speed. It loses to cvec on 4 x 4 and 8 x 8 sources (rows shorter than the tile).
+inline void schedule_upsample_conv_at_source_rows(const UpsampleConvAtSourceRowsStage &s, const Halide::Target &t) {
+    using namespace Halide;
+    const ConvBlocking blocking = conv_blocking(t);
+    const int lanes = blocking.lanes;
+    constexpr int block = kPackedChannelBlock;
+
+    Func output = s.output;
+    Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
+    Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), cob("cob"), coi("coi"), band("band"), task("task");
+    output.split(co, cob, coi, block, TailStrategy::GuardWithIf)
+        .split(x, xo, xi, 2 * lanes, TailStrategy::GuardWithIf)
+        .split(y, yo, yi, kSourceRowsBand, TailStrategy::GuardWithIf)
+        .reorder(xi, xo, coi, yi, yo, cob, n)
+        .fuse(yo, cob, band)
+        .fuse(band, n, task)
+        .parallel(task)
+        .vectorize(xi);
+
+    for (Func f : {s.even, s.odd}) {
+        Var m = f.args()[0];
+        f.compute_at(output, xo).bound_extent(m, lanes).vectorize(m, lanes);
+        f.update()
+            .specialize(s.kernel_w == 3)
+            .reorder(m, s.taps_x.y, s.taps_x.x)
+            .vectorize(m, lanes)
+            .unroll(s.taps_x.x)
+            .unroll(s.taps_x.y);
+        f.update().reorder(m, s.taps_x.y, s.taps_x.x).vectorize(m, lanes).unroll(s.taps_x.y);
+    }
+    {
+        Func w = s.phase_weight;
+        std::vector<Var> a = w.args();  // (m, phase, tx, d)
+        w.compute_root().bound(a[1], 0, 2).bound(a[2], 0, s.kernel_w).bound(a[3], 0, 3).vectorize(a[0], lanes,
+                                                                                                      TailStrategy::RoundUp);
+    }
+    {
+        Func f = s.columns_clamped;
+        f.store_at(output, task).compute_at(output, coi).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    }
+    {
+        Func f = s.columns;
+        Var i = f.args()[0], tx = f.args()[2];
+        f.store_at(output, task).compute_at(output, coi).vectorize(i, lanes, TailStrategy::RoundUp);
+        f.update()
+            .specialize(s.kernel_h == 3)
+            .reorder(s.taps_y.x, i, tx)
+            .vectorize(i, lanes, TailStrategy::RoundUp)
+            .unroll(s.taps_y.x);
+        f.update().reorder(s.taps_y.x, i, tx).vectorize(i, lanes, TailStrategy::RoundUp);
+    }
+    {
+        Func f = s.act_rows;
+        f.compute_root().parallel(f.args()[2]).vectorize(f.args()[0], lanes, TailStrategy::RoundUp);
+    }
+    Func z_block = Func(s.z).in();
+    Var zi = z_block.args()[0], zk = z_block.args()[1], zj = z_block.args()[2], zn = z_block.args()[3];
+    Var io("io"), ii("ii"), ko("ko"), ki("ki");
+    z_block.compute_at(output, task)
+        .split(zi, io, ii, blocking.wide.vectors_x * lanes, TailStrategy::RoundUp)
+        .split(zk, ko, ki, blocking.co_block, TailStrategy::RoundUp)
+        .reorder(ii, ki, io, ko, zj, zn)
+        .vectorize(ii, lanes)
+        .unroll(ii)
+        .unroll(ki);
+    Func z = s.z;
+    Var ti = z.args()[0], tk = z.args()[1], tj = z.args()[2], tn = z.args()[3];
+    z.compute_at(z_block, io).vectorize(ti, lanes).unroll(ti).unroll(tk);
+    z.update().reorder(ti, tk, s.in_channels.x, tj, tn).vectorize(ti, lanes).unroll(ti).unroll(tk);
 }
 
 inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const ConvParams &params = {}) {

@@ -1,5 +1,6 @@
 # Named AOT variants of the convolution stages: each is the stage's generator with these
-# ConvTuning parameters (schedules/conv_schedule.h). "manual" (the defaults) and "auto" (Adams2019)
+# ConvTuning parameters (schedules/conv_schedule.h), for every conv generator or only those
+# AE2D_CONV_VARIANT_<name>_GENERATORS lists. "manual" (the defaults) and "auto" (Adams2019)
 # are always built; the tables in schedules/tuned/ and `ae2d tune` choose among all of them per
 # stage shape at run time. Every variant costs a full conv compile for each CPU target, so the
 # list is short: each entry is a different trade-off the defaults do not make.
@@ -32,7 +33,13 @@
 #          multiplies than the direct conv, no transforms, the weights as they are, not packed.
 #          Its products are vectors along the source plane read as one row (1024 channels at
 #          8 x 8: 2.8 ms against 6.5 for w2cvec; 512 at 16 x 16: 2.7 against 4.4 for wcvec).
-set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane wcvec w2cvec cvec)
+#   srows  the up-sampling stage only (AE2D_CONV_VARIANT_srows_GENERATORS): cvec's products at the
+#          source's resolution, along each source row, and their sum with vectors along x
+#          (ops::upsample_conv_at_source_rows) for sources at least a vector wide, where cvec's
+#          sum, vectors along channels stored one element at a time, costs more than its
+#          products save (128 channels from 32 x 32: 2.8 ms against 9.6 for cvec, 5.1 for
+#          wino; 256 from 64 x 64: 34.7 against 51.9 for wplane).
+set(AE2D_CONV_VARIANTS co4 strip4 rows2 wino wplane wcvec w2cvec cvec srows)
 set(AE2D_CONV_VARIANT_co4 co_block=4)
 set(AE2D_CONV_VARIANT_strip4 strip_rows=4 group_blocks=8)
 set(AE2D_CONV_VARIANT_rows2 tile_rows=2 vectors_x=1)
@@ -41,3 +48,5 @@ set(AE2D_CONV_VARIANT_wplane winograd=true winograd_plane=true)
 set(AE2D_CONV_VARIANT_wcvec winograd=true winograd_plane=true channel_vectorized=true)
 set(AE2D_CONV_VARIANT_w2cvec winograd=true winograd_plane=true channel_vectorized=true winograd_tile=2)
 set(AE2D_CONV_VARIANT_cvec channel_vectorized=true)
+set(AE2D_CONV_VARIANT_srows source_rows=true)
+set(AE2D_CONV_VARIANT_srows_GENERATORS norm_prelu_upsample_conv2d)

@@ -155,6 +155,11 @@ TEST_CASE("malformed schedule tables are refused with the line number", "[schedu
     CHECK_THAT(parse_error("conv2d 1x1 s1x1 64 64 1 256 256 wino\n"), Catch::Contains("3x3 convolutions at stride 1"));
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s2x2 64 64 1 128 128 wino\n"), Catch::Contains("line 1"));
     CHECK(ScheduleTable::parse("norm_prelu_upsample_conv2d 3x3 u2x2 64 64 1 64 64 wino\n", "t").ok());
+    // srows is built for the up-sampling stage only, and up-samples by 2 along x only.
+    CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 1 256 256 srows\n"), Catch::Contains("no variant 'srows'"));
+    CHECK_THAT(parse_error("norm_prelu_upsample_conv2d 3x3 u2x1 64 64 1 64 32 srows\n"),
+               Catch::Contains("line 1") && Catch::Contains("up-samples by 2 along x only"));
+    CHECK(ScheduleTable::parse("norm_prelu_upsample_conv2d 5x5 u1x2 64 64 1 32 64 srows\n", "t").ok());
     CHECK_THAT(parse_error("# x\nnorm_prelu_conv2d 3by3 s1x1 64 64 1 256 256 co4\n"),
                Catch::Contains("line 2") && Catch::Contains("bad kernel '3by3'"));
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 t1x1 64 64 1 256 256 co4\n"), Catch::Contains("bad step 't1x1'"));
@@ -304,6 +309,31 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
                 ran += t.variant == variant;
             }
             CHECK(ran > 0);
+        }
+    }
+}
+
+// srows (the up-sampling conv's products at the source's resolution along its rows, the sum with
+// vectors along x) through "*" runs every up-sampling conv of the W1-shaped fixture (sources 4 x 4
+// to 32 x 32, 3x3) and of the 5x5 one, and matches PyTorch there; no other stage has it.
+TEST_CASE("srows runs the up-sampling convolutions and matches PyTorch", "[schedule][srows]") {
+    auto table = ScheduleTable::parse("norm_prelu_upsample_conv2d * * * * * * * srows\n", "srows.txt");
+    REQUIRE(table.ok());
+    for (const char *name : {"seedlike_c4", "plain_k5_d3_f16"}) {
+        SECTION(name) {
+            auto model = Model::load(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
+            REQUIRE(model.ok());
+            const test::Fixture f = test::load_fixture(name);
+            ForwardProfile profile;
+            auto y = model->with_schedule(*table).forward(f.input, &profile);
+            REQUIRE(y.ok());
+            test::require_close(*y, f.expected);
+            int ran = 0;
+            for (const StageTiming &t : profile.stages_timed) {
+                CHECK((t.variant == "srows") == (t.kind == "NormPReLUUpsampleConv2d"));
+                ran += t.variant == "srows";
+            }
+            CHECK(ran >= 2);
         }
     }
 }

@@ -73,8 +73,9 @@ public:
 std::string cpu_target();
 // Whether `variant` runs stages of shape `key` ("*" fields match anything): the Winograd ones
 // ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at stride 1 or after up-sampling;
-// every other variant runs every shape. A table that names one for a stage it cannot run
-// (through "*") runs "manual" there.
+// "srows" (built for the up-sampling stage only) up-sampling by 2 along x; every other variant
+// runs every shape. A table that names one for a stage it cannot run (through "*") runs
+// "manual" there.
 bool variant_applies(const std::string &variant, const ScheduleEntry &key);
 // Whether `variant` is a Winograd one ("wino", "wplane", "wcvec", "w2cvec"): these take the
 // packed transformed weights (made once per weight tensor) instead of the 3x3 weights.

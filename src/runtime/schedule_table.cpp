@@ -162,7 +162,9 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
         Status ok = check_variant(e.stage, e.variant);
         if (!ok) return ok;
         if (!variant_applies(e.variant, e))
-            return error("variant '" + e.variant + "' runs 3x3 convolutions at stride 1 only, not " + f[1] + " " + f[2]);
+            return error("variant '" + e.variant + "' does not run " + f[1] + " " + f[2] +
+                         (e.variant == "srows" ? " (it up-samples by 2 along x only)"
+                                               : " (it runs 3x3 convolutions at stride 1 only)"));
         table.entries.push_back(std::move(e));
     }
     return table;
@@ -208,6 +210,7 @@ bool is_winograd_variant(std::string_view variant) {
 bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
 
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
+    if (variant == "srows") return key.step_w == ScheduleEntry::kAny || (key.step_kind == 'u' && key.step_w == 2);
     if (!is_winograd_variant(variant)) return true;
     const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
     return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
