@@ -350,6 +350,16 @@ struct UpsampleConvAtSource {
     std::vector<Expr> x_window_cases;
 };
 
+// The weight of input channel ci in product column k = t + taps co of the at-source products,
+// t = tx + kernel_w ty: weights(tx, ty, ci, co) as PyTorch stores them.
+template<typename Buf>
+Expr weight_of_product(const Buf &weights, const Expr &k, const Expr &kernel_w, const Expr &taps, const Expr &ci) {
+    const Expr t = k % taps;
+    // The clamp only bounds the channel for Halide (a schedule never reads past the last one).
+    const Expr co = clamp(k / taps, 0, weights.dim(3).extent() - 1);
+    return weights(t % kernel_w, t / kernel_w, ci, co);
+}
+
 template<typename Buf>
 UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &weights, const Expr &in_w, const Expr &in_h,
                                              const Expr &up_w, const Expr &up_h, const Expr &pad_x,
@@ -360,11 +370,8 @@ UpsampleConvAtSource upsample_conv_at_source(const Func &act, const Buf &weights
     Func act_flat("act_flat");
     act_flat(p, c, n) = act(p % in_w, p / in_w, c, n);
     Func z("z");
-    const Expr tap_of_k = k % taps;
-    // The clamp only bounds the channel for Halide (a schedule never reads past the last one).
-    const Expr channel_of_k = clamp(k / taps, 0, weights.dim(3).extent() - 1);
     z(p, k, n) = 0.0f;
-    z(p, k, n) += weights(tap_of_k % kernel_w, tap_of_k / kernel_w, ci, channel_of_k) * act_flat(p, ci, n);
+    z(p, k, n) += weight_of_product(weights, k, kernel_w, taps, ci) * act_flat(p, ci, n);
     Func z_channels("z_channels");
     z_channels(c, t, p, n) = z(p, t + taps * c, n);
     Func z_plane("z_plane");
@@ -416,11 +423,8 @@ UpsampleConvAtSourceRows upsample_conv_at_source_rows(const Func &act, const Buf
     Func act_rows("act_rows");
     act_rows(i, c, j, n) = act(i, j, c, n);
     Func z("z");
-    const Expr tap_of_k = k % taps;
-    // The clamp only bounds the channel for Halide (a schedule never reads past the last one).
-    const Expr channel_of_k = clamp(k / taps, 0, weights.dim(3).extent() - 1);
     z(i, k, j, n) = 0.0f;
-    z(i, k, j, n) += weights(tap_of_k % kernel_w, tap_of_k / kernel_w, ci, channel_of_k) * act_rows(i, ci, j, n);
+    z(i, k, j, n) += weight_of_product(weights, k, kernel_w, taps, ci) * act_rows(i, ci, j, n);
 
     RDom ty(0, kernel_h, "ty");
     Func columns("columns");
