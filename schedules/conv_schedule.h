@@ -272,9 +272,9 @@ struct UpsampleConvAtSourceStage {
 // vector of 9 pairs, or 4 vectors of 2 or 3 pairs were all slower; so were channel-blocked
 // weights (k tiles then read 64 B lines 576 B apart: 5.1 ms) and chunks of input channels
 // outside the tiles; weights packed per tile (6 pairs x ci) were up to 8% faster on 4 x 4, not
-// worth another packing. The tuner keeps wplane at 32 x 32 and wino at 64 x 64 (in W1: 4.2 ms
-// against 4.0, 10.3 against 5.4), where the per-pixel sum (scalar index math, one store per
-// element) outweighs the products saved.
+// worth another packing. On 32 x 32 outputs and up the per-pixel sum (scalar index math, one
+// store per element) outweighs the products saved (in W1: 4.2 ms against wplane's 4.0, 10.3
+// against wino's 5.4); srows (below) runs those.
 inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s, const Halide::Target &t) {
     using namespace Halide;
     const ConvBlocking blocking = conv_blocking(t);
