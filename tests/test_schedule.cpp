@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <sys/wait.h>
@@ -287,10 +288,30 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
     fs::remove_all(dir);
 }
 
-TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[schedule][winograd]") {
-    auto model = Model::load(test::source_path("tests/fixtures/bneck_k3_d3.safetensors"));
+namespace {
+
+// Runs fixture `name` on `table`, requires PyTorch's result, checks that exactly the stages
+// `should_run` picks ran `variant` (the others falling back to manual), and returns how many did.
+int check_variant_ran(const std::string &name, const ScheduleTable &table, const std::string &variant,
+                      const std::function<bool(const StageTiming &)> &should_run) {
+    auto model = Model::load(test::source_path("tests/fixtures/" + name + ".safetensors"));
     REQUIRE(model.ok());
-    const test::Fixture f = test::load_fixture("bneck_k3_d3");
+    const test::Fixture f = test::load_fixture(name);
+    ForwardProfile profile;
+    auto y = model->with_schedule(table).forward(f.input, &profile);
+    REQUIRE(y.ok());
+    test::require_close(*y, f.expected);
+    int ran = 0;
+    for (const StageTiming &t : profile.stages_timed) {
+        CHECK((t.variant == variant) == should_run(t));
+        ran += t.variant == variant;
+    }
+    return ran;
+}
+
+}  // namespace
+
+TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[schedule][winograd]") {
     for (const std::string variant : {"wino", "wplane", "wcvec", "w2cvec"}) {
         SECTION(variant) {
             std::string text;
@@ -298,16 +319,9 @@ TEST_CASE("the Winograd variants run exactly the 3x3 stride-1 convolutions", "[s
                 text += std::string(stage) + " * * * * * * * " + variant + "\n";
             auto table = ScheduleTable::parse(text, variant + ".txt");
             REQUIRE(table.ok());
-            ForwardProfile profile;
-            auto y = model->with_schedule(*table).forward(f.input, &profile);
-            REQUIRE(y.ok());
-            test::require_close(*y, f.expected);
-            int ran = 0;
-            for (const StageTiming &t : profile.stages_timed) {
-                const bool conv3x3_s1 = t.detail.rfind("3x3, ", 0) == 0 || t.detail.rfind("3x3 up", 0) == 0;
-                CHECK((t.variant == variant) == conv3x3_s1);  // the others fall back to manual
-                ran += t.variant == variant;
-            }
+            const int ran = check_variant_ran("bneck_k3_d3", *table, variant, [](const StageTiming &t) {
+                return t.detail.rfind("3x3, ", 0) == 0 || t.detail.rfind("3x3 up", 0) == 0;
+            });
             CHECK(ran > 0);
         }
     }
@@ -321,18 +335,9 @@ TEST_CASE("srows runs the up-sampling convolutions and matches PyTorch", "[sched
     REQUIRE(table.ok());
     for (const char *name : {"seedlike_c4", "plain_k5_d3_f16"}) {
         SECTION(name) {
-            auto model = Model::load(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
-            REQUIRE(model.ok());
-            const test::Fixture f = test::load_fixture(name);
-            ForwardProfile profile;
-            auto y = model->with_schedule(*table).forward(f.input, &profile);
-            REQUIRE(y.ok());
-            test::require_close(*y, f.expected);
-            int ran = 0;
-            for (const StageTiming &t : profile.stages_timed) {
-                CHECK((t.variant == "srows") == (t.kind == "NormPReLUUpsampleConv2d"));
-                ran += t.variant == "srows";
-            }
+            const int ran = check_variant_ran(name, *table, "srows", [](const StageTiming &t) {
+                return t.kind == "NormPReLUUpsampleConv2d";
+            });
             CHECK(ran >= 2);
         }
     }
