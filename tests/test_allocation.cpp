@@ -89,6 +89,11 @@ TEST_CASE("a repeated forward pass allocates nothing", "[model][memory]") {
         REQUIRE(table);
         require_repeat_allocates_nothing(model->with_schedule(*table));
     }
+    SECTION("every up-sampling conv on srows (per-task products and sums from the scratch pool)") {
+        auto table = ae2d::ScheduleTable::parse("norm_prelu_upsample_conv2d * * * * * * * srows\n", "srows.txt");
+        REQUIRE(table);
+        require_repeat_allocates_nothing(model->with_schedule(*table));
+    }
 }
 
 // Issue 7's memory target on W2 (AE2d(64, [2,2,2,2]) bottleneck, 1x1x256x256): the planned arena
