@@ -455,13 +455,14 @@ UpsampleConvAtSourceRows upsample_conv_at_source_rows(const Func &act, const Buf
     auto phase_sum = [&](int p, const std::string &name) {
         Func f(name);
         f(m, y, co, n) = 0.0f;
-        f(m, y, co, n) += phase_weight(m, p, r.x, r.y) * columns_clamped(m + (p + r.x - pad_x) / 2 + r.y - 1, y, r.x, co, n);
+        const Expr column = m + (p + r.x - pad_x) / 2 + r.y - 1;
+        f(m, y, co, n) += phase_weight(m, p, r.x, r.y) * columns_clamped(column, y, r.x, co, n);
         return f;
     };
     Func even = phase_sum(0, "even"), odd = phase_sum(1, "odd");
     Func conv("conv");
     conv(x, y, co, n) = select(x % 2 == 0, even(x / 2, y, co, n), odd(x / 2, y, co, n));
-    return {conv,  act_rows, z,  columns, columns_clamped, phase_weight, even, odd, ci, ty, r, kernel_w, kernel_h,
+    return {conv, act_rows, z, columns, columns_clamped, phase_weight, even, odd, ci, ty, r, kernel_w, kernel_h,
             up_w == 2 * in_w};
 }
 

@@ -391,8 +391,8 @@ inline void schedule_upsample_conv_at_source_rows(const UpsampleConvAtSourceRows
     {
         Func w = s.phase_weight;
         std::vector<Var> a = w.args();  // (m, phase, tx, d)
-        w.compute_root().bound(a[1], 0, 2).bound(a[2], 0, s.kernel_w).bound(a[3], 0, 3).vectorize(a[0], lanes,
-                                                                                                      TailStrategy::RoundUp);
+        w.compute_root().bound(a[1], 0, 2).bound(a[2], 0, s.kernel_w).bound(a[3], 0, 3);
+        w.vectorize(a[0], lanes, TailStrategy::RoundUp);
     }
     {
         Func f = s.columns_clamped;
