@@ -67,6 +67,13 @@ inline ConvBlocking conv_blocking(const Halide::Target &t) {
 constexpr int kStripRows = 8;
 // Channel blocks per parallel task inside a strip (work unit for small planes with many channels).
 constexpr int kGroupBlocks = 4;
+// Strip tasks (strips x images) from which a strip's channel groups run one after another rather
+// than as a parallel loop nested in the strips' one. Nested parallel loops cost more than they
+// balance: measured (JIT, 2 threads, manual, 1x1 convs) 64 -> 64 at 63 x 64 (8 strips) 0.29-0.55
+// -> 0.26 ms, 256 x 256 4.9-5.0 -> 4.65, 128 -> 128 at 32 x 32 0.38 -> 0.22; 3x3 convs 1-3%
+// faster; 2 strips (16 x 16) 2-5% faster still, but 4 keeps more tasks for more cores. A single
+// strip (4 x 4, 8 x 8 planes) keeps its groups parallel: they are its only parallelism.
+constexpr int kStripTasksForSerialGroups = 4;
 // Output rows per conv_block (a multiple of every tile's rows).
 constexpr int kRowsPerBlock = 2;
 
@@ -449,27 +456,33 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
     Var x = output.args()[0], y = output.args()[1], co = output.args()[2], n = output.args()[3];
     Expr out_width = output.output_buffer().dim(0).extent();
     Expr out_channels = output.output_buffer().dim(2).extent();
+    Expr strip_tasks = (output.output_buffer().dim(1).extent() + strip_rows - 1) / strip_rows *
+                       output.output_buffer().dim(3).extent();
+    Expr channel_groups = (out_channels + co_block * group_blocks - 1) / (co_block * group_blocks);
 
-    // ---- output: parallel strips x channel groups, then pairs of rows x channel blocks; the
-    // copy out of conv_block guards all tails. Rows outside channel blocks: the source rows a
-    // block row reads (ci x (2 + k - 1) rows) stay in L2 across the group's channel blocks
-    // (measured the same as blocks outside rows at 256x256, 64 channels, where the whole strip
-    // fits L2; it is for wider planes). The outer loops are not partitioned: conv_block rounds
-    // up, so they have no tail cases worth separate code.
-    Var ys("ys"), yt("yt"), yi("yi"), cg("cg"), cgi("cgi"), cob("cob"), coi("coi"), xv("xv"),
-        task("task");
+    // ---- output: parallel strips; channel groups, in parallel (cgp, one group each) only where
+    // the strips are few (kStripTasksForSerialGroups; otherwise cgp runs once); then pairs of
+    // rows x channel blocks; the copy out of conv_block guards all tails. Rows outside channel
+    // blocks: the source rows a block row reads (ci x (2 + k - 1) rows) stay in L2 across the
+    // group's channel blocks (measured the same as blocks outside rows at 256x256, 64 channels,
+    // where the whole strip fits L2; it is for wider planes). The outer loops are not
+    // partitioned: conv_block rounds up, so they have no tail cases worth separate code.
+    Var ys("ys"), yt("yt"), yi("yi"), cgp("cgp"), cg("cg"), cgi("cgi"), cob("cob"), coi("coi"),
+        xv("xv"), task("task");
     output.split(y, ys, yt, strip_rows, TailStrategy::GuardWithIf)
         .split(yt, yt, yi, rows_per_block, TailStrategy::GuardWithIf)
         .split(co, cg, cgi, co_block * group_blocks, TailStrategy::GuardWithIf)
+        .split(cg, cgp, cg, select(strip_tasks < kStripTasksForSerialGroups, 1, channel_groups),
+               TailStrategy::GuardWithIf)
         .split(cgi, cob, coi, co_block, TailStrategy::GuardWithIf)
         .split(x, x, xv, lanes, TailStrategy::GuardWithIf)
-        .reorder(xv, x, yi, coi, cob, yt, cg, ys, n);
+        .reorder(xv, x, yi, coi, cob, yt, cg, cgp, ys, n);
     output
-        .never_partition(cob, yt, cg, ys, n)
+        .never_partition(cob, yt, cg, cgp, ys, n)
         .fuse(ys, n, task)
         .vectorize(xv)
         .parallel(task)
-        .parallel(cg);
+        .parallel(cgp);
 
     // ---- the strip's source rows, computed once per task, vectorized along x. Reading the source
     // split into x stride phases makes stride-2 taps plain vector loads (measured, 3x3 stride 2:
@@ -499,9 +512,10 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
     Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
     Var bn = conv_block.args()[3];
     Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci");
-    // Allocated once per channel group, not per block and row pair: conv_block's size is a
-    // runtime value, so each allocation went to the heap (W1: about 300 per stage).
-    conv_block.compute_at(output, cob).hoist_storage(output, cg);
+    // Allocated once per cgp iteration (a strip, or a channel group), not per block and row pair:
+    // conv_block's size is a runtime value, so each allocation went to the heap (W1: about 300
+    // per stage).
+    conv_block.compute_at(output, cob).hoist_storage(output, cgp);
     auto tiles = [&](Stage st, const TileShape &shape, int channels) {
         st.split(bx, txo, txi, lanes * shape.vectors_x, TailStrategy::RoundUp)
             .split(by, tyo, tyi, shape.rows, TailStrategy::RoundUp)
