@@ -12,7 +12,7 @@ namespace ae2d::schedules {
 inline int float_lanes(const Halide::Target &t) { return t.natural_vector_size<float>(); }
 
 // Element-wise stages over (x, y, c, n), vectors along x. With enough planes (channels x batch)
-// each parallel task takes kPlanesPerTask whole planes; otherwise strips of kRowsPerTask rows of
+// each parallel task takes planes_per_task whole planes; otherwise strips of kRowsPerTask rows of
 // every plane. The loops run x, y, plane: fusing y into the parallel loop (as before) recomputed
 // y, c, n by division on every row. Measured (JIT, 2 threads, ResidualAdd): 4 x 4 x 1024 64-69
 // -> 21-32 us (12 with half vectors, below), 8 x 8 x 512 56-107 -> 10-12 us, 64 x 63 x 64
@@ -21,6 +21,15 @@ inline int float_lanes(const Halide::Target &t) { return t.natural_vector_size<f
 // and otherwise.
 constexpr int kPlanesPerTask = 8;
 constexpr int kRowsPerTask = 8;
+// Small planes: more planes per task, so that a task has at least kMinTaskValues values. Tasks
+// of 8 planes of 4 x 4 cost more in the thread pool than their sums. Measured (JIT, 2 threads,
+// ResidualAdd / InstanceNormStats): 4 x 4 x 1024 10.5 / 37 -> 5.5 / 31 us (read as 16 x 1, the
+// statistics take 20 -> 11), 8 x 8 x 512 9.4 / 16 -> 6.3 / 12; 16 x 16 and larger unchanged
+// (4096 values is 16 planes there, 8192 was slower).
+constexpr int kMinTaskValues = 4096;
+inline Halide::Expr planes_per_task(const Halide::Expr &plane_values) {
+    return Halide::max(kPlanesPerTask, kMinTaskValues / Halide::max(plane_values, 1));
+}
 inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
                                  const std::vector<Halide::Expr> &specializations = {}) {
     using namespace Halide;
@@ -28,10 +37,11 @@ inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
     const int lanes = float_lanes(t);
     // GuardWithIf on the task splits: fewer planes or rows than a task must not shift the tasks
     // to negative indices.
+    Expr plane_values = out.output_buffer().dim(0).extent() * out.output_buffer().dim(1).extent();
     auto by_planes = [&](Stage s, int vector) {
         Var plane("plane"), task("task"), pi("pi");
         s.fuse(c, n, plane)
-            .split(plane, task, pi, kPlanesPerTask, TailStrategy::GuardWithIf)
+            .split(plane, task, pi, planes_per_task(plane_values), TailStrategy::GuardWithIf)
             .reorder(x, y, pi, task)
             .parallel(task)
             .vectorize(x, vector, TailStrategy::GuardWithIf);
@@ -89,7 +99,7 @@ inline void schedule_upsample(Halide::Func out, Halide::Func act,
 }
 
 // A per-plane reduction `sum` over `plane` (x, y), finished by `result` (c, n): parallel over
-// planes (kPlanesPerTask per task), two vectors of double partial sums per plane (rfactor over x
+// planes (planes_per_task per task), two vectors of double partial sums per plane (rfactor over x
 // lanes; the x tail is predicated). Double accumulation keeps 1024 x 1024 planes exact to float rounding. Measured
 // with two passes (mean, then squared deviations): 23 GB/s of input on 2 cores (256x256x64).
 inline void schedule_plane_reduction(Halide::Func result, Halide::Func sum, const Halide::RDom &plane,
@@ -98,11 +108,12 @@ inline void schedule_plane_reduction(Halide::Func result, Halide::Func sum, cons
     Var c = result.args()[0], n = result.args()[1];
     Var plane_index("plane_index"), task("task"), lane("lane");
     const int partial_sums = 2 * t.natural_vector_size<double>();  // two vectors: hides FP add latency
-    // kPlanesPerTask planes per parallel task: a task per plane cost more than the sums on small
+    // planes_per_task planes per parallel task: a task per plane cost more than the sums on small
     // planes (W1's 4 x 4 x 1024 stage: 36 us, 2 threads).
     result.compute_root()
         .fuse(c, n, plane_index)
-        .split(plane_index, task, plane_index, kPlanesPerTask, TailStrategy::GuardWithIf)
+        .split(plane_index, task, plane_index, planes_per_task(plane.x.extent() * plane.y.extent()),
+               TailStrategy::GuardWithIf)
         .parallel(task);
     sum.compute_at(result, plane_index);
     RVar rxo("rxo"), rxi("rxi");

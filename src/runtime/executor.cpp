@@ -326,13 +326,14 @@ private:
     const DeviceWeights &weights_;
 };
 
-// The row width at which the CPU reads the planes of a 1x1, stride-1 convolution. Such a conv
-// treats each pixel alone, so a dense plane of w x h pixels may be read as rows of any divisor of
-// w h. The direct convs' register tiles are 2 vectors along x (16 floats on AVX2) and the
-// channel-vectorized ones 4 pixels, so planes whose width is not a multiple of 16 waste lanes or
-// run 4-pixel tiles; read as rows of the multiple of 16 nearest their width, they fill whole
-// tiles. Measured (JIT, 2 threads, best schedule of each): 1024 -> 1024 at 4 x 4, 0.28 ms (cvec)
-// as 4 x 4, 0.19 as 16 x 1; 64 -> 64 at 63 x 64, 0.29 as 63 x 64, 0.27 as 64 x 63. Returns w when
+// The row width at which the CPU reads the planes of a stage that treats each pixel alone (a 1x1,
+// stride-1 conv, a residual add, the statistics of a plane: reads_planes_as_rows). A dense plane
+// of w x h pixels may be read as rows of any divisor of w h. The direct convs' register tiles are
+// 2 vectors along x (16 floats on AVX2), the channel-vectorized ones 4 pixels, and the other
+// stages vectorize along x, so planes whose width is not a multiple of 16 waste lanes or run
+// short rows; read as rows of the multiple of 16 nearest their width, they fill whole vectors.
+// Measured (JIT, 2 threads, best schedule of each): 1024 -> 1024 at 4 x 4, 0.28 ms (cvec) as
+// 4 x 4, 0.19 as 16 x 1; 64 -> 64 at 63 x 64, 0.29 as 63 x 64, 0.27 as 64 x 63. Returns w when
 // w is a multiple of 16 or no multiple of 16 up to 2 w + 16 divides w h.
 int pointwise_row_width(int w, int h) {
     constexpr int kRow = 16;
@@ -346,6 +347,20 @@ int pointwise_row_width(int w, int h) {
 
 bool is_pointwise(const Stage &s) {
     return s.kernel_w == 1 && s.kernel_h == 1 && s.stride_w == 1 && s.stride_h == 1 && s.pad_w == 0 && s.pad_h == 0;
+}
+
+// Whether a stage's planes may be read as rows of another width: every value it computes depends
+// on one pixel of its inputs (or, for the statistics, on a whole plane in any order).
+bool reads_planes_as_rows(const Stage &s) {
+    switch (s.kind) {
+    case StageKind::Conv2d:
+    case StageKind::NormPReLUConv2d: return is_pointwise(s);
+    case StageKind::InstanceNormStats:
+    case StageKind::NormPReLU:
+    case StageKind::ResidualAdd:
+    case StageKind::NormResidualAdd: return true;
+    default: return false;
+    }
 }
 
 // A dense host activation (HostBuffers) with its planes read as rows of `width` pixels.
@@ -394,28 +409,24 @@ private:
         if (gpu_) v = gpu_variant(v);
         const auto &in = s.inputs;
         auto weights = [&] { return packed.data() ? packed : b_.param(s.weight); };
-        // A pointwise conv's input and output (same planes) on the CPU, as rows of pointwise_row_width.
-        auto conv_acts = [&](Act &x, Act &y) {
-            x = b_.act(in[0]);
-            y = b_.act(s.output);
-            if (gpu_ || !is_pointwise(s)) return;
-            const int width = pointwise_row_width(x.dim(0).extent(), x.dim(1).extent());
-            if (width == x.dim(0).extent()) return;
-            x = planes_as_rows(x, width);
-            y = planes_as_rows(y, width);
+        // An activation of the stage; on the CPU, one of a stage that reads its planes as rows (all
+        // its activations have the same planes) as rows of pointwise_row_width.
+        auto act = [&](int value) {
+            Act a = b_.act(value);
+            if (gpu_ || !reads_planes_as_rows(s)) return a;
+            const int width = pointwise_row_width(a.dim(0).extent(), a.dim(1).extent());
+            return width == a.dim(0).extent() ? a : planes_as_rows(a, width);
         };
         switch (s.kind) {
         case StageKind::Conv2d: {
-            Act x, y;
-            conv_acts(x, y);
+            auto x = act(in[0]), y = act(s.output);
             auto w = weights();
             if (s.bias.empty()) return AE2D_STAGE_FN(conv2d)(x, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
             auto b = b_.param(s.bias);
             return AE2D_STAGE_FN(conv2d_bias)(x, w, b, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::NormPReLUConv2d: {
-            Act x, y;
-            conv_acts(x, y);
+            auto x = act(in[0]), y = act(s.output);
             auto sc = b_.scale(in[1]), sh = b_.shift(in[1]);
             auto a = b_.param(s.slope), w = weights();
             return AE2D_STAGE_FN(norm_prelu_conv2d)(x, sc, sh, a, w, s.stride_w, s.stride_h, s.pad_w, s.pad_h, y);
@@ -426,12 +437,12 @@ private:
             return AE2D_STAGE_FN(norm_prelu_upsample_conv2d)(x, sc, sh, a, w, s.factor_w, s.factor_h, s.pad_w, s.pad_h, y);
         }
         case StageKind::InstanceNormStats: {
-            auto x = b_.act(in[0]), sc = b_.scale(s.output), sh = b_.shift(s.output);
+            auto x = act(in[0]), sc = b_.scale(s.output), sh = b_.shift(s.output);
             auto gamma = b_.param(s.gamma), beta = b_.param(s.beta);
             return AE2D_STAGE_FN(instance_norm_stats)(x, gamma, beta, sc, sh);
         }
         case StageKind::NormPReLU: {
-            auto x = b_.act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = b_.act(s.output);
+            auto x = act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = act(s.output);
             auto a = b_.param(s.slope);
             return AE2D_STAGE_FN(norm_prelu)(x, sc, sh, a, y);
         }
@@ -445,11 +456,11 @@ private:
             return AE2D_STAGE_FN(upsample_bilinear)(x, y);
         }
         case StageKind::ResidualAdd: {
-            auto a = b_.act(in[0]), b = b_.act(in[1]), y = b_.act(s.output);
+            auto a = act(in[0]), b = act(in[1]), y = act(s.output);
             return AE2D_STAGE_FN(residual_add)(a, b, y);
         }
         case StageKind::NormResidualAdd: {
-            auto a = b_.act(in[0]), b = b_.act(in[1]), sc = b_.scale(in[2]), sh = b_.shift(in[2]), y = b_.act(s.output);
+            auto a = act(in[0]), b = act(in[1]), sc = b_.scale(in[2]), sh = b_.shift(in[2]), y = act(s.output);
             return AE2D_STAGE_FN(norm_residual_add)(a, b, sc, sh, y);
         }
         case StageKind::CenterCrop: {
