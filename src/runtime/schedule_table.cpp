@@ -24,6 +24,30 @@ constexpr int64_t kAny = ScheduleEntry::kAny, kNone = ScheduleEntry::kNone;
 
 bool field_matches(int64_t pattern, int64_t value) { return pattern == kAny || pattern == value; }
 
+// The shapes a variant runs: its test, and what it says when a table names another shape.
+struct VariantShapes {
+    bool (*runs)(const ScheduleEntry &key);
+    const char *runs_only;
+};
+
+bool up_samples_by_2_along_x(const ScheduleEntry &key) {
+    return key.step_w == ScheduleEntry::kAny || (key.step_kind == 'u' && key.step_w == 2);
+}
+
+bool is_3x3_at_stride_1(const ScheduleEntry &key) {
+    const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
+    return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
+}
+
+// nullptr: the variant runs every shape.
+const VariantShapes *shapes_of(std::string_view variant) {
+    static const VariantShapes source_rows{up_samples_by_2_along_x, "it up-samples by 2 along x only"};
+    static const VariantShapes winograd{is_3x3_at_stride_1, "it runs 3x3 convolutions at stride 1 only"};
+    if (variant == "srows") return &source_rows;
+    if (is_winograd_variant(variant)) return &winograd;
+    return nullptr;
+}
+
 std::string field_text(int64_t v) { return v == kAny ? "*" : v == kNone ? "-" : std::to_string(v); }
 
 std::string pair_text(int64_t a, int64_t b) {
@@ -162,9 +186,8 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
         Status ok = check_variant(e.stage, e.variant);
         if (!ok) return ok;
         if (!variant_applies(e.variant, e))
-            return error("variant '" + e.variant + "' does not run " + f[1] + " " + f[2] +
-                         (e.variant == "srows" ? " (it up-samples by 2 along x only)"
-                                               : " (it runs 3x3 convolutions at stride 1 only)"));
+            return error("variant '" + e.variant + "' does not run " + f[1] + " " + f[2] + " (" +
+                         shapes_of(e.variant)->runs_only + ")");
         table.entries.push_back(std::move(e));
     }
     return table;
@@ -209,11 +232,10 @@ bool is_winograd_variant(std::string_view variant) {
 
 bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
 
+
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
-    if (variant == "srows") return key.step_w == ScheduleEntry::kAny || (key.step_kind == 'u' && key.step_w == 2);
-    if (!is_winograd_variant(variant)) return true;
-    const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
-    return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
+    const VariantShapes *shapes = shapes_of(variant);
+    return shapes == nullptr || shapes->runs(key);
 }
 
 std::vector<std::string> schedule_variants(const std::string &stage) { return runtime::stage_variant_names(stage); }
