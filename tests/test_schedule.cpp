@@ -3,6 +3,7 @@
 // lines by line number, and a tuned table loads back and reproduces the tuned run.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <set>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,7 +19,9 @@
 #include "ae2d/schedule.h"
 #include "ae2d/tune.h"
 #include "graph/builder.h"
+#include "runtime/executor.h"
 #include "runtime/packed_weights.h"
+#include "runtime/schedule_policy.h"
 #include "parity_support.h"
 #include "test_support.h"
 
@@ -105,6 +109,7 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
     auto t = ScheduleTable::parse(
         "# comment\n"
         "target x86-64-avx2\n"
+        "default manual\n"
         "\n"
         "norm_prelu_conv2d 3x3 s1x1 64 64 1 256 256 co4   # trailing comment\n"
         "norm_prelu_conv2d 3x3 s2x2 * * * * * strip4\n"
@@ -123,7 +128,15 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
     key.height = key.width = 256;
     CHECK(t->variant_for(key) == "co4");
     key.width = 128;
-    CHECK(t->variant_for(key) == "manual");  // no line: the default
+    CHECK(t->variant_for(key) == "co4");  // the nearest line: half the pixels
+    key.in_channels = 128;
+    CHECK(t->variant_for(key) == "co4");  // and twice the input channels
+    key.in_channels = 256;
+    CHECK(t->variant_for(key) == "manual");  // 4x the channels: too far, the default
+    key.in_channels = 64;
+    key.width = 32;
+    CHECK(t->variant_for(key) == "manual");  // 8x fewer pixels: too far
+    key.width = 256;
     key.step_h = key.step_w = 2;
     CHECK(t->variant_for(key) == "strip4");
     key.stage = "norm_prelu_upsample_conv2d";
@@ -141,6 +154,69 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
 
     CHECK(ScheduleTable::automatic().variant_for(key) == "auto");
     CHECK(ScheduleTable::parse("default auto\n", "t")->default_variant == "auto");
+    CHECK(ScheduleTable::parse("# no default line\n", "t")->default_variant == "policy");
+}
+
+TEST_CASE("the built-in policy picks Winograd and the at-source products where they pay", "[schedule]") {
+    ScheduleEntry key;
+    key.stage = "norm_prelu_conv2d";
+    key.kernel_h = key.kernel_w = 3;
+    key.step_h = key.step_w = 1;
+    key.in_channels = key.out_channels = 64;
+    key.batch = 1;
+    auto at = [&](int64_t height, int64_t width, const std::string &target = "x86-64-avx2") {
+        key.height = height;
+        key.width = width;
+        return runtime::policy_variant(key, target);
+    };
+    CHECK(at(240, 320) == "wino");  // large planes: F(4x4) along the plane
+    CHECK(at(33, 47) == "wplane");
+    CHECK(at(16, 16) == "wcvec");   // 16 tiles: two AVX2 vectors of tiles ...
+    CHECK(at(16, 16, "x86-64-sse41") == "wplane");  // ... four SSE ones
+    CHECK(at(8, 8) == "w2cvec");
+    CHECK(at(8, 8, "x86-64-sse41") == "wcvec");
+    CHECK(at(3, 5) == "w2cvec");
+    key.in_channels = key.out_channels = 256;  // F(4x4)'s weights out of cache: one tile position at a time
+    CHECK(at(64, 64) == "wplane");
+    key.in_channels = key.out_channels = 64;
+    CHECK(at(64, 64) == "wino");
+    key.step_h = key.step_w = 2;  // Winograd runs stride 1 only
+    CHECK(at(120, 160) == "manual");
+    key.step_h = key.step_w = 1;
+    key.in_channels = 3;  // the first conv of a color network: too few channels to transform
+    CHECK(at(120, 160) == "manual");
+    key.in_channels = 64;
+    key.stage = "norm_prelu_upsample_conv2d";
+    key.step_kind = 'u';
+    key.step_h = key.step_w = 2;
+    CHECK(at(480, 640) == "srows");  // products at the source's resolution, summed along x
+    CHECK(at(8, 8) == "scvec");      // ... summed along channels on sources narrower than a vector
+    key.stage = "residual_add";
+    key.kernel_h = key.kernel_w = key.step_h = key.step_w = ScheduleEntry::kNone;
+    CHECK(at(64, 64) == "manual");
+    // A table without lines runs the policy of this CPU.
+    CHECK(ScheduleTable::policy().variant_for(key) == runtime::policy_variant(key, cpu_target()));
+    // Every variant it picks is built for the stage and applies to the shape (or the plan would
+    // run manual instead).
+    for (const char *target : {"x86-64-avx512", "x86-64-avx2", "x86-64-sse41", "arm64-neon"})
+        for (const std::string &stage : schedule_stages())
+            for (int64_t side : {1, 3, 4, 8, 15, 16, 33, 64, 127, 512})
+                for (int64_t channels : {1, 16, 64, 1024}) {
+                    ScheduleEntry k = key;
+                    k.stage = stage;
+                    const bool up = stage.find("upsample") != std::string::npos;
+                    const bool conv = stage.find("conv") != std::string::npos;
+                    k.kernel_h = k.kernel_w = conv ? 3 : ScheduleEntry::kNone;
+                    k.step_kind = up ? 'u' : 's';
+                    k.step_h = k.step_w = up ? 2 : conv ? 1 : ScheduleEntry::kNone;
+                    k.in_channels = k.out_channels = channels;
+                    k.height = k.width = side;
+                    const std::string v = runtime::policy_variant(k, target);
+                    INFO(target << ": " << k.key_text() << " " << v);
+                    const auto variants = schedule_variants(stage);
+                    CHECK(std::find(variants.begin(), variants.end(), v) != variants.end());
+                    CHECK(variant_applies(v, k));
+                }
 }
 
 TEST_CASE("malformed schedule tables are refused with the line number", "[schedule]") {
@@ -161,6 +237,11 @@ TEST_CASE("malformed schedule tables are refused with the line number", "[schedu
     CHECK_THAT(parse_error("norm_prelu_upsample_conv2d 3x3 u2x1 64 64 1 64 32 srows\n"),
                Catch::Contains("line 1") && Catch::Contains("up-samples by 2 along x only"));
     CHECK(ScheduleTable::parse("norm_prelu_upsample_conv2d 5x5 u1x2 64 64 1 32 64 srows\n", "t").ok());
+    // The up-sampling conv's products at the source's resolution are scvec; cvec is the direct
+    // convs' channel-vectorized schedule, not built for it.
+    CHECK(ScheduleTable::parse("norm_prelu_upsample_conv2d 3x3 u2x2 64 64 1 8 8 scvec\n", "t").ok());
+    CHECK_THAT(parse_error("norm_prelu_upsample_conv2d 3x3 u2x2 64 64 1 8 8 cvec\n"), Catch::Contains("no variant 'cvec'"));
+    CHECK_THAT(parse_error("conv2d 3x3 s2x2 64 64 1 8 8 scvec\n"), Catch::Contains("no variant 'scvec'"));
     CHECK_THAT(parse_error("# x\nnorm_prelu_conv2d 3by3 s1x1 64 64 1 256 256 co4\n"),
                Catch::Contains("line 2") && Catch::Contains("bad kernel '3by3'"));
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 t1x1 64 64 1 256 256 co4\n"), Catch::Contains("bad step 't1x1'"));
@@ -169,7 +250,7 @@ TEST_CASE("malformed schedule tables are refused with the line number", "[schedu
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 0 256 256 co4\n"), Catch::Contains("bad batch '0'"));
     CHECK_THAT(parse_error("norm_prelu_conv2d 3x3 s1x1 64 64 1 99999999999 256 co4\n"),
                Catch::Contains("bad height"));
-    CHECK_THAT(parse_error("default co4\n"), Catch::Contains("expected 'default manual' or 'default auto'"));
+    CHECK_THAT(parse_error("default co4\n"), Catch::Contains("expected 'default policy', 'default manual' or"));
     CHECK_THAT(parse_error("target\n"), Catch::Contains("expected 'target <name>'"));
     auto missing = ScheduleTable::load("/nonexistent/table.txt");
     REQUIRE_FALSE(missing.ok());
@@ -228,6 +309,50 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     REQUIRE(y2.ok());
     CHECK(y1->data == y2->data);  // the same kernels: bit for bit
     test::require_close(*y2, f.expected);
+}
+
+TEST_CASE("a table tuned on a spread of sizes covers the sizes between them", "[schedule][tune]") {
+    auto model = Model::load(test::source_path("tests/fixtures/plain_k3_d2.safetensors"));
+    REQUIRE(model.ok());
+    TuneOptions options;
+    options.budget_seconds = 3600;  // never reached: every stage gets the minimum rounds
+    options.max_rounds = options.min_rounds = 1;
+    const std::vector<std::vector<int64_t>> spread = {{1, 3, 20, 16}, {1, 3, 48, 40}};
+    auto result = tune(*model, spread, options);
+    REQUIRE(result.ok());
+    auto first = tune(*model, spread[0], options);
+    REQUIRE(first.ok());
+    // Both shapes' stages, each key once, the first shape's first.
+    CHECK(result->stages.size() > first->stages.size());
+    std::set<std::string> keys;
+    for (const TunedStage &s : result->stages) CHECK(keys.insert(s.key.key_text()).second);
+    for (size_t i = 0; i < first->stages.size(); ++i)
+        CHECK(result->stages[i].key.key_text() == first->stages[i].key.key_text());
+    auto table = ScheduleTable::parse(result->table.to_text(), "spread.txt");
+    REQUIRE(table.ok());
+    // A size between the two: each stage runs the variant of the nearest measured line, none the
+    // default (every stage has a line within 2x of its channels and 4x of its pixels).
+    ScheduleTable manual_default = *table;
+    manual_default.default_variant = "manual";
+    ScheduleTable auto_default = *table;
+    auto_default.default_variant = "auto";
+    auto g = graph::build_ae2d(model->config());
+    REQUIRE(g.ok());
+    runtime::PlanOptions plan_options;
+    plan_options.schedule = &manual_default;
+    auto plan = runtime::make_execution_plan(*g, {1, 3, 32, 28}, plan_options);
+    REQUIRE(plan.ok());
+    for (const graph::Stage &s : (*plan)->graph.stages) {
+        const ScheduleEntry key = runtime::stage_schedule_key((*plan)->graph, s);
+        INFO(key.key_text());
+        CHECK(keys.count(key.key_text()) == 0);  // not measured itself ...
+        CHECK(manual_default.variant_for(key) == auto_default.variant_for(key));  // ... yet covered
+    }
+    // The tuned table runs the shape between them and gives PyTorch's result's shape.
+    Tensor x({1, 3, 32, 28});
+    auto y = model->with_schedule(*table).forward(x);
+    REQUIRE(y.ok());
+    CHECK(y->shape == std::vector<int64_t>{1, 2, 32, 28});
 }
 
 TEST_CASE("a spent tune budget keeps the current variants", "[schedule][tune]") {

@@ -2,14 +2,20 @@
 //
 // Every stage is compiled ahead of time in several variants: "manual" (the hand-written
 // schedule), "auto" (Halide's Adams2019 autoscheduler) and, for the convolutions, a few
-// alternative tilings ("co4", "strip4", "rows2", "cvec") and Winograd ("wino", "wplane",
-// "wcvec", "w2cvec"; see schedules/variants.cmake). The GPU backends have "manual" and "auto"
-// (Anderson2021) only; other variants run "manual" there. A table maps a stage shape to a
-// variant; the first matching line wins, and stages that match no line run
-// the table's default variant. The text format (one stage per line, '#' starts a comment):
+// alternative tilings ("co4", "strip4", "rows2", "cvec"), Winograd ("wino", "wplane", "wcvec",
+// "w2cvec") and, for the up-sampling conv, its products at the source's resolution ("scvec",
+// "srows"); schedules/variants.cmake defines them. The GPU backends have "manual" and "auto"
+// (Anderson2021) only; other variants run "manual" there. A stage's variant is, in this order:
+//   1. the first line whose fields all match the stage ("*" matches every value);
+//   2. else the nearest line measured on another shape of the same stage, kernel and step
+//      (channels within 2x, pixels per image within 4x, batch within 4x), so that a table tuned
+//      on a few sizes covers the sizes between them;
+//   3. else the table's default: "policy" (the built-in rules of src/runtime/schedule_policy.cpp,
+//      sized by this CPU's vector width), "manual" or "auto".
+// The text format (one stage per line, '#' starts a comment):
 //
 //   target x86-64-avx2          (optional: the CPU the table was tuned on)
-//   default manual              (optional: the variant of unlisted stages, "manual" if absent)
+//   default policy              (optional: policy, manual or auto; "policy" if absent)
 //   # stage            kernel step in  out batch height width variant
 //   norm_prelu_conv2d  3x3    s1x1 64  64  1     256    256   co4
 //
@@ -20,7 +26,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "ae2d/status.h"
@@ -44,26 +49,31 @@ struct ScheduleEntry {
 
 class ScheduleTable {
 public:
-    std::string name = "manual";       // how it was chosen: manual, auto, tuned (<target>), or a file
+    std::string name = "policy";       // how it was chosen: policy, manual, auto, tuned (<target>), or a file
     std::string target;                // the "target" line, empty if none
-    std::string default_variant = "manual";
+    std::string default_variant = "policy";  // "policy", "manual" or "auto"
     std::vector<ScheduleEntry> entries;
 
-    // Every stage's hand-written schedule; every stage autoscheduled (Adams2019, on a GPU Anderson2021).
+    // Every stage's hand-written schedule; every stage autoscheduled (Adams2019, on a GPU
+    // Anderson2021); every stage as the built-in rules pick.
     static ScheduleTable manual();
     static ScheduleTable automatic();
+    static ScheduleTable policy();
     // The table shipped for a target (schedules/tuned/<target>.txt, compiled in); a target
-    // without one gets an empty table (manual everywhere).
+    // without one gets an empty table (the built-in policy everywhere).
     static ScheduleTable shipped(const std::string &target);
     // Parses a table; errors name `source` and the line.
     static Expected<ScheduleTable> parse(const std::string &text, const std::string &source);
     static Expected<ScheduleTable> load(const std::string &path);
-    // "manual", "auto", "tuned" (the shipped table of this CPU) or a table file.
+    // "policy", "manual", "auto", "tuned" (the shipped table of this CPU) or a table file.
     static Expected<ScheduleTable> from_spec(const std::string &spec);
 
-    // The variant for a stage (a key with every field set).
-    const std::string &variant_for(const ScheduleEntry &key) const;
+    // The variant for a stage (a key with every field set), as the header above says.
+    std::string variant_for(const ScheduleEntry &key) const;
     std::string to_text() const;
+
+private:
+    const ScheduleEntry *nearest_entry(const ScheduleEntry &key) const;
 };
 
 // The CPU variant that runs here, as a table target: x86-64-avx512, x86-64-avx2, x86-64-sse41,
@@ -71,19 +81,11 @@ public:
 // AE2D_CPU_TARGET, read at startup, may name a lower x86 variant, which then runs instead (to
 // test or tune SSE4.1 or AVX2 code on a newer CPU); a variant this CPU cannot run is ignored.
 std::string cpu_target();
-// Whether `variant` runs stages of shape `key` ("*" fields match anything): the Winograd ones
-// ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at stride 1 or after up-sampling;
-// "srows" (built for the up-sampling stage only) up-sampling by 2 along x; every other variant
-// runs every shape. A table that names one for a stage it cannot run (through "*") runs
-// "manual" there.
+// Whether `variant` is built for the stage of `key` and runs its shape ("*" fields match
+// anything): the Winograd ones ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at
+// stride 1 or after up-sampling, "srows" up-sampling by 2 along x; the others run every shape.
+// A table that names one for a stage it cannot run (through "*") runs "manual" there.
 bool variant_applies(const std::string &variant, const ScheduleEntry &key);
-// Whether `variant` is a Winograd one ("wino", "wplane", "wcvec", "w2cvec"): these take the
-// packed transformed weights (made once per weight tensor) instead of the 3x3 weights.
-bool is_winograd_variant(std::string_view variant);
-// Whether `variant` is the channel-vectorized one ("cvec"): it takes the weights packed in blocks
-// of 16 output channels (made once per weight tensor), except on the up-sampling stage, whose
-// cvec (products at the source's resolution) takes them as they are.
-bool is_channel_vectorized_variant(std::string_view variant);
 // Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
 std::vector<std::string> schedule_stages();
 std::vector<std::string> schedule_variants(const std::string &stage);

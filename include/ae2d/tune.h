@@ -42,5 +42,14 @@ struct TuneResult {
 // Tunes `model`'s stages for inputs of `input_shape` (B, C, H, W), starting from model.schedule().
 // The inputs are uniform random (fixed seed); stages run in network order on real activations.
 Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_shape, const TuneOptions &options);
+// Tunes for each of `input_shapes` in turn, the budget split evenly between them, and merges
+// the results: one line per distinct stage shape, the first shape's measurement where two
+// shapes share a stage. A table tuned on a spread of sizes covers the sizes between them
+// (ScheduleTable::variant_for takes the nearest measured line).
+Expected<TuneResult> tune(const Model &model, const std::vector<std::vector<int64_t>> &input_shapes,
+                          const TuneOptions &options);
+// The spread `ae2d tune` measures when no input shape is given: four sizes from 96 x 128 to
+// 384 x 512, non-square and odd among them, one at batch 2, with `channels` input planes.
+std::vector<std::vector<int64_t>> default_tune_shapes(int64_t channels);
 
 }  // namespace ae2d

@@ -213,7 +213,8 @@ void add_bench_command(CLI::App &app) {
     cmd->add_option("--runs", o->runs, "timed runs")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "untimed runs first")->capture_default_str();
     cmd->add_option("--schedule", o->schedules,
-                    "manual, auto (Adams2019; Anderson2021 on a GPU), tuned (the shipped table) or a table file "
+                    "tuned (the shipped table, else the built-in policy), policy (the built-in rules), manual, auto "
+                    "(Adams2019; Anderson2021 on a GPU) or a table file "
                     "(a GPU runs manual or auto builds: other variants run manual); several "
                     "(comma-separated or repeated) are compared in the same run (default: tuned)")
         ->delimiter(',');

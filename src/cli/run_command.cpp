@@ -345,7 +345,8 @@ void add_run_command(CLI::App &app) {
     cmd->add_option("--batch", opts->batch, "same-sized images run together, up to this many")->capture_default_str();
     cmd->add_option("--format", opts->format, "output format in a directory: png or npy (default: the input's)");
     cmd->add_option("--schedule", opts->schedule,
-                    "manual, auto (Adams2019; Anderson2021 on a GPU), tuned (the table shipped for this CPU) or a table file")
+                    "tuned (the table shipped for this CPU, else the built-in policy), policy, manual, auto "
+                    "(Adams2019; Anderson2021 on a GPU) or a table file")
         ->capture_default_str();
     cmd->add_option("--compare", opts->compare, "reference output .npy: print the largest difference to it");
     cmd->add_option("--clean", opts->clean, "clean image (or directory of them, same names): print PSNR before/after");

@@ -15,9 +15,11 @@ namespace ae2d::cli {
 namespace {
 
 struct TuneCommandOptions {
-    std::string model, input_shape, output, schedule = "tuned";
+    std::string model, output, schedule = "tuned";
+    std::vector<std::string> input_shapes;
     double budget_minutes = 5;
     int threads = 0;
+    bool all_variants = false;
 };
 
 void tune_command(const TuneCommandOptions &o) {
@@ -25,8 +27,19 @@ void tune_command(const TuneCommandOptions &o) {
     if (o.threads > 0) set_num_threads(o.threads);
     auto model = Model::load(o.model);
     if (!model) return fail(model.status());
-    auto shape = parse_shape(o.input_shape, 4, 4);
-    if (!shape) return fail("--input-shape: " + shape.message());
+    std::vector<std::vector<int64_t>> shapes;
+    for (const std::string &text : o.input_shapes) {
+        auto shape = parse_shape(text, 4, 4);
+        if (!shape) return fail("--input-shape: " + shape.message());
+        shapes.push_back(*shape);
+    }
+    if (shapes.empty()) shapes = default_tune_shapes(model->config().in_planes);
+    std::string shapes_text;
+    for (const auto &shape : shapes) {
+        std::string dims;
+        for (int64_t d : shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+        shapes_text += " --input-shape " + dims;
+    }
     auto start = ScheduleTable::from_spec(o.schedule);
     if (!start) return fail("--schedule: " + start.message());
 
@@ -46,11 +59,11 @@ void tune_command(const TuneCommandOptions &o) {
         }
         std::fflush(stderr);
     };
-    auto result = tune(model->with_schedule(*start), *shape, options);
+    auto result = tune(model->with_schedule(*start), shapes, options);
     if (!result) return fail(result.status());
 
-    std::string text = "# ae2d schedule table, written by: ae2d tune --model " + o.model + " --input-shape " +
-                       o.input_shape + " (starting from: " + start->name + ")\n" + result->table.to_text();
+    std::string text = "# ae2d schedule table, written by: ae2d tune --model " + o.model + shapes_text +
+                       " (starting from: " + start->name + ")\n" + result->table.to_text();
     // Without --output the table goes to stdout and the report to stderr.
     FILE *report = o.output.empty() ? stderr : stdout;
     std::fprintf(report, "%-70s %5s  %-8s %9s  %-8s %9s  %6s\n", "stage (kernel step in out batch height width)",
@@ -66,6 +79,11 @@ void tune_command(const TuneCommandOptions &o) {
         std::fprintf(report, "%-70s %5d  %-8s %9.3f  %-8s %9.3f  %6.3f\n", t.key.key_text().c_str(), t.occurrences,
                      t.shipped_variant.c_str(), t.shipped_ms, t.key.variant.c_str(), t.tuned_ms,
                      t.tuned_ms / t.shipped_ms);
+        if (o.all_variants) {
+            std::string line = "    ";
+            for (const auto &[variant, ms] : t.median_ms) line += " " + variant + " " + std::to_string(ms);
+            std::fprintf(report, "%s\n", line.c_str());
+        }
         shipped_total += t.occurrences * t.shipped_ms;
         tuned_total += t.occurrences * t.tuned_ms;
         ++measured;
@@ -90,17 +108,20 @@ void add_tune_command(CLI::App &app) {
     auto o = std::make_shared<TuneCommandOptions>();
     CLI::App *cmd = app.add_subcommand("tune", "Time every compiled schedule variant of each stage, write the winners");
     cmd->add_option("--model,-m", o->model, "safetensors file")->required();
-    cmd->add_option("--input-shape", o->input_shape, "B,C,H,W")->required();
+    cmd->add_option("--input-shape", o->input_shapes,
+                    "B,C,H,W; repeat it to tune on a spread of sizes (default: 1,C,96,128 1,C,255,191 "
+                    "2,C,160,160 1,C,384,512)");
     cmd->add_option("--budget-minutes", o->budget_minutes,
                     "time limit for the measuring, all stages together; stages not measured by then keep "
                     "their variant")
         ->capture_default_str();
     cmd->add_option("--output,-o", o->output, "table file to write (default: stdout, report on stderr)");
     cmd->add_option("--schedule", o->schedule,
-                    "the table to improve on: tuned (shipped), manual, auto or a file; a variant replaces its "
+                    "the table to improve on: tuned (shipped), policy, manual, auto or a file; a variant replaces its "
                     "choice only if >3% faster")
         ->capture_default_str();
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");
+    cmd->add_flag("--all-variants", o->all_variants, "report every variant's median time, not only the winner's");
     cmd->callback([o] { tune_command(*o); });
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <set>
 
 #include "model/model_impl.h"
 
@@ -164,6 +165,31 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
     result.table.default_variant = impl.schedule.default_variant;
     for (const TunedStage &t : result.stages) result.table.entries.push_back(t.key);
     return result;
+}
+
+Expected<TuneResult> tune(const Model &model, const std::vector<std::vector<int64_t>> &input_shapes,
+                          const TuneOptions &options) {
+    if (input_shapes.empty()) return Status::Error("tune: no input shape");
+    TuneOptions each = options;
+    each.budget_seconds = options.budget_seconds / double(input_shapes.size());
+    TuneResult merged;
+    std::set<std::string> keys;
+    for (const std::vector<int64_t> &shape : input_shapes) {
+        auto result = tune(model, shape, each);
+        if (!result) return result.status().with_context("input " + shape_to_string(shape));
+        if (keys.empty()) {  // the table's name, target and default
+            merged.table = result->table;
+            merged.table.entries.clear();
+        }
+        for (TunedStage &t : result->stages)
+            if (keys.insert(t.key.key_text()).second) merged.stages.push_back(std::move(t));
+    }
+    for (const TunedStage &t : merged.stages) merged.table.entries.push_back(t.key);
+    return merged;
+}
+
+std::vector<std::vector<int64_t>> default_tune_shapes(int64_t channels) {
+    return {{1, channels, 96, 128}, {1, channels, 255, 191}, {2, channels, 160, 160}, {1, channels, 384, 512}};
 }
 
 }  // namespace ae2d

@@ -18,20 +18,30 @@ struct Interval {
 
 }  // namespace
 
+std::vector<LiveRange> live_ranges(const graph::Graph &g) {
+    const int n_stages = int(g.stages.size());
+    std::vector<LiveRange> live(g.values.size(), LiveRange{n_stages + 1, -2});
+    live[g.input].first = -1;
+    for (int i = 0; i < n_stages; ++i) {
+        const graph::Stage &s = g.stages[i];
+        live[s.output].first = std::min(live[s.output].first, i);
+        live[s.output].last = std::max(live[s.output].last, i);
+        for (int v : s.inputs) live[v].last = std::max(live[v].last, i);
+    }
+    live[g.output].last = n_stages;
+    return live;
+}
+
 MemoryPlan plan_memory(const graph::Graph &g) {
     MemoryPlan plan;
     plan.offsets.assign(g.values.size(), -1);
+    const std::vector<LiveRange> ranges = live_ranges(g);
     std::vector<Interval> live;
-    for (size_t i = 0; i < g.stages.size(); ++i) {
-        const int v = g.stages[i].output;
+    for (const graph::Stage &s : g.stages) {
+        const int v = s.output;
         if (v == g.output) continue;
-        live.push_back({v, static_cast<int>(i), static_cast<int>(i), align_up(g.values[v].numel())});
+        live.push_back({v, ranges[v].first, ranges[v].last, align_up(g.values[v].numel())});
     }
-    std::vector<int> index_of(g.values.size(), -1);
-    for (size_t k = 0; k < live.size(); ++k) index_of[live[k].value] = static_cast<int>(k);
-    for (size_t i = 0; i < g.stages.size(); ++i)
-        for (int v : g.stages[i].inputs)
-            if (index_of[v] >= 0) live[index_of[v]].last = std::max(live[index_of[v]].last, static_cast<int>(i));
 
     // Largest first; each value goes to the lowest offset that overlaps no placed value whose
     // live range intersects its own.

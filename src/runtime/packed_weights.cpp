@@ -18,6 +18,7 @@ constexpr int64_t kChannelBlock = 16;  // ops::kChannelBlock (generators/ops.h)
 }  // namespace
 
 Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing) {
+    if (packing == WeightPacking::AsIs) return Status::Error("pack_weights: AsIs weights are not packed");
     const bool winograd = packing != WeightPacking::ChannelBlocked;
     const char *what = winograd ? "Winograd weights" : "channel-blocked weights";
     if (weights.rank() != 4 || (winograd && (weights.shape[2] != 3 || weights.shape[3] != 3)))

@@ -6,8 +6,7 @@
 //                   "wino", "wplane" and "wcvec" variants; winograd_weights stage)
 //   Winograd2x2     the same for F(2x2, 3x3): (ceil(co / 16), 16, ci, 16) (the "w2cvec" variant)
 //   ChannelBlocked  blocks of 16 output channels innermost, (ceil(co / 16), ci, kh * kw, 16) in
-//                   PyTorch order (the "cvec" variant but the up-sampling stage's;
-//                   channel_blocked_weights stage)
+//                   PyTorch order (the "cvec" variant; channel_blocked_weights stage)
 #pragma once
 
 #include <memory>
@@ -20,10 +19,11 @@
 
 namespace ae2d::runtime {
 
-enum class WeightPacking { Winograd, Winograd2x2, ChannelBlocked };
-constexpr int kWeightPackings = 3;
+// AsIs: PyTorch's layout, nothing packed (the variants that take the weights as they are).
+enum class WeightPacking { AsIs, Winograd, Winograd2x2, ChannelBlocked };
+constexpr int kWeightPackings = 4;
 
-// The packed form of a (co, ci, kh, kw) weight tensor (Winograd ones: 3x3 only).
+// The packed form of a (co, ci, kh, kw) weight tensor (Winograd ones: 3x3 only; not AsIs).
 Expected<Tensor> pack_weights(const Tensor &weights, WeightPacking packing);
 
 // Packed weights by parameter name and packing, shared by every plan and thread of a model. Only

@@ -1,11 +1,13 @@
 // Schedule tables: parsing, formatting, lookup, the shipped tables and this CPU's target name.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "ae2d/schedule.h"
-#include "runtime/executor.h"
+#include "runtime/schedule_policy.h"
+#include "runtime/variant_registry.h"
 
 namespace ae2d {
 
@@ -23,30 +25,6 @@ const ShippedTable kShippedTables[] = {
 constexpr int64_t kAny = ScheduleEntry::kAny, kNone = ScheduleEntry::kNone;
 
 bool field_matches(int64_t pattern, int64_t value) { return pattern == kAny || pattern == value; }
-
-// The shapes a variant runs: its test, and what it says when a table names another shape.
-struct VariantShapes {
-    bool (*runs)(const ScheduleEntry &key);
-    const char *runs_only;
-};
-
-bool up_samples_by_2_along_x(const ScheduleEntry &key) {
-    return key.step_w == ScheduleEntry::kAny || (key.step_kind == 'u' && key.step_w == 2);
-}
-
-bool is_3x3_at_stride_1(const ScheduleEntry &key) {
-    const bool stride_1 = key.step_kind == 'u' || (field_matches(key.step_h, 1) && field_matches(key.step_w, 1));
-    return field_matches(key.kernel_h, 3) && field_matches(key.kernel_w, 3) && stride_1;
-}
-
-// nullptr: the variant runs every shape.
-const VariantShapes *shapes_of(std::string_view variant) {
-    static const VariantShapes source_rows{up_samples_by_2_along_x, "it up-samples by 2 along x only"};
-    static const VariantShapes winograd{is_3x3_at_stride_1, "it runs 3x3 convolutions at stride 1 only"};
-    if (variant == "srows") return &source_rows;
-    if (is_winograd_variant(variant)) return &winograd;
-    return nullptr;
-}
 
 std::string field_text(int64_t v) { return v == kAny ? "*" : v == kNone ? "-" : std::to_string(v); }
 
@@ -102,7 +80,14 @@ std::string ScheduleEntry::key_text() const {
     return line;
 }
 
-ScheduleTable ScheduleTable::manual() { return ScheduleTable(); }
+ScheduleTable ScheduleTable::manual() {
+    ScheduleTable t;
+    t.name = "manual";
+    t.default_variant = "manual";
+    return t;
+}
+
+ScheduleTable ScheduleTable::policy() { return ScheduleTable(); }
 
 ScheduleTable ScheduleTable::automatic() {
     ScheduleTable t;
@@ -121,7 +106,7 @@ ScheduleTable ScheduleTable::shipped(const std::string &target) {
         }
     }
     ScheduleTable t;
-    t.name = "tuned (" + target + ": no shipped table, manual)";
+    t.name = "tuned (" + target + ": no shipped table, built-in policy)";
     return t;
 }
 
@@ -153,8 +138,8 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
             continue;
         }
         if (f[0] == "default") {
-            if (f.size() != 2 || (f[1] != "manual" && f[1] != "auto"))
-                return error("expected 'default manual' or 'default auto'");
+            if (f.size() != 2 || (f[1] != "policy" && f[1] != "manual" && f[1] != "auto"))
+                return error("expected 'default policy', 'default manual' or 'default auto'");
             table.default_variant = f[1];
             continue;
         }
@@ -187,7 +172,7 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
         if (!ok) return ok;
         if (!variant_applies(e.variant, e))
             return error("variant '" + e.variant + "' does not run " + f[1] + " " + f[2] + " (" +
-                         shapes_of(e.variant)->runs_only + ")");
+                         runtime::runs_only(*runtime::find_variant(e.stage, e.variant)) + ")");
         table.entries.push_back(std::move(e));
     }
     return table;
@@ -203,22 +188,50 @@ Expected<ScheduleTable> ScheduleTable::load(const std::string &path) {
 }
 
 Expected<ScheduleTable> ScheduleTable::from_spec(const std::string &spec) {
+    if (spec == "policy") return policy();
     if (spec == "manual") return manual();
     if (spec == "auto") return automatic();
     if (spec == "tuned") return shipped(cpu_target());
     return load(spec);
 }
 
-const std::string &ScheduleTable::variant_for(const ScheduleEntry &key) const {
+std::string ScheduleTable::variant_for(const ScheduleEntry &key) const {
     for (const ScheduleEntry &e : entries)
         if (e.matches(key)) return e.variant;
+    if (const ScheduleEntry *near = nearest_entry(key)) return near->variant;
+    if (default_variant == "policy") return runtime::policy_variant(key, cpu_target());
     return default_variant;
+}
+
+// A line measured on another shape stands for `key` when it is the same stage, kernel and step
+// and its channels are within 2x, its pixels per image within 4x and its batch within 4x; the
+// nearest such line in log2 distance wins (the first on a tie). "*" lines match or not above.
+const ScheduleEntry *ScheduleTable::nearest_entry(const ScheduleEntry &key) const {
+    auto log_ratio = [](int64_t a, int64_t b) { return std::fabs(std::log2(double(a) / double(b))); };
+    const ScheduleEntry *best = nullptr;
+    double best_distance = 0;
+    for (const ScheduleEntry &e : entries) {
+        if (e.stage != key.stage || e.kernel_h != key.kernel_h || e.kernel_w != key.kernel_w ||
+            e.step_kind != key.step_kind || e.step_h != key.step_h || e.step_w != key.step_w)
+            continue;
+        const int64_t fields[] = {e.in_channels, e.out_channels, e.batch, e.height, e.width};
+        if (std::any_of(std::begin(fields), std::end(fields), [](int64_t v) { return v < 1; })) continue;
+        const double in = log_ratio(e.in_channels, key.in_channels), out = log_ratio(e.out_channels, key.out_channels);
+        const double pixels = log_ratio(e.height * e.width, key.height * key.width);
+        const double batch = log_ratio(e.batch, key.batch);
+        if (in > 1 || out > 1 || pixels > 2 || batch > 2) continue;
+        const double aspect = std::fabs(std::log2(double(e.width) / double(e.height)) -
+                                        std::log2(double(key.width) / double(key.height)));
+        const double distance = in + out + pixels + 0.5 * aspect + 0.25 * batch;
+        if (best == nullptr || distance < best_distance) best = &e, best_distance = distance;
+    }
+    return best != nullptr && variant_applies(best->variant, key) ? best : nullptr;
 }
 
 std::string ScheduleTable::to_text() const {
     std::string out;
     if (!target.empty()) out += "target " + target + "\n";
-    if (default_variant != "manual") out += "default " + default_variant + "\n";
+    out += "default " + default_variant + "\n";
     out += "# stage                     kernel step  in    out   batch height width  variant\n";
     for (const ScheduleEntry &e : entries) out += e.key_text() + " " + e.variant + "\n";
     return out;
@@ -226,18 +239,11 @@ std::string ScheduleTable::to_text() const {
 
 std::vector<std::string> schedule_stages() { return runtime::stage_library_names(); }
 
-bool is_winograd_variant(std::string_view variant) {
-    return variant == "wino" || variant == "wplane" || variant == "wcvec" || variant == "w2cvec";
-}
-
-bool is_channel_vectorized_variant(std::string_view variant) { return variant == "cvec"; }
-
+std::vector<std::string> schedule_variants(const std::string &stage) { return runtime::stage_variant_names(stage); }
 
 bool variant_applies(const std::string &variant, const ScheduleEntry &key) {
-    const VariantShapes *shapes = shapes_of(variant);
-    return shapes == nullptr || shapes->runs(key);
+    const runtime::VariantInfo *v = runtime::find_variant(key.stage, variant);
+    return v != nullptr && runtime::variant_runs(*v, key);
 }
-
-std::vector<std::string> schedule_variants(const std::string &stage) { return runtime::stage_variant_names(stage); }
 
 }  // namespace ae2d
