@@ -563,10 +563,12 @@ def summary_table(data):
              '', 'Engines: ' + '; '.join(versions[e] for e in data['engines'] if e in versions) + '.']
     ae = [w['results'].get('ae2d', {}) for w in data['workloads'].values()]
     tgt = sorted({r.get('cpu_target') for r in ae if r.get('cpu_target')})
-    peak = sorted({round(r['fma_peak_gflops']) for r in ae if r.get('fma_peak_gflops')})
+    peak = sorted(round(r['fma_peak_gflops']) for r in ae if r.get('fma_peak_gflops'))
     if tgt or peak:
-        lines[-1] += ' ae2d CPU target {0}, measured FMA peak {1} GFLOP/s.'.format(
-            ', '.join(tgt) or '?', ', '.join(str(p) for p in peak) or '?')
+        # measured once per workload: a spread means the machine was busy
+        lines[-1] += ' ae2d CPU target {0}, measured FMA peak {1}.'.format(
+            ', '.join(tgt) or '?', '?' if not peak else '{0} GFLOP/s'.format(peak[0]) if peak[0] == peak[-1] else
+            '{0}-{1} GFLOP/s (measured per size: the machine was busy)'.format(peak[0], peak[-1]))
     lines.append('')
     head = ['network', 'input', 'GMAC']
     if has_ae2d:
