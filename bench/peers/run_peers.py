@@ -614,7 +614,7 @@ def summary_table(data):
         for eng, lim in targets:
             have = [res[eng]['ae2d_over_engine'] for _, _, res in rows if 'ae2d_over_engine' in res.get(eng, {})]
             if have:
-                parts.append('ae2d / {0} <= {1} on {2} of {3} sizes (worst {4:.2f})'.format(
+                parts.append('ae2d / {0} <= {1} on {2} of {3} sizes (worst {4:.3f})'.format(
                     SHORT[eng], lim, sum(v <= lim for v in have), len(have), max(have)))
         errs = [res['ae2d'].get('rel_diff_to_f64') for _, _, res in rows if res['ae2d'].get('rel_diff_to_f64')]
         if errs:
