@@ -170,16 +170,21 @@ TEST_CASE("the built-in policy picks Winograd and the at-source products where t
         return runtime::policy_variant(key, target);
     };
     CHECK(at(240, 320) == "wino");  // large planes: F(4x4) along the plane
-    CHECK(at(33, 47) == "wplane");
-    CHECK(at(16, 16) == "wcvec");   // 16 tiles: two AVX2 vectors of tiles ...
-    CHECK(at(16, 16, "x86-64-sse41") == "wplane");  // ... four SSE ones
-    CHECK(at(8, 8) == "w2cvec");
+    CHECK(at(33, 47) == "wino");    // 108 tiles, weights in cache
+    CHECK(at(24, 32) == "wcvec");   // 48 tiles: 6 AVX2 vectors of tiles ...
+    CHECK(at(24, 32, "x86-64-sse41") == "wino");   // ... 12 SSE ones
+    CHECK(at(8, 8) == "w2cvec");    // 4 tiles: less than a vector
     CHECK(at(8, 8, "x86-64-sse41") == "wcvec");
     CHECK(at(3, 5) == "w2cvec");
     key.in_channels = key.out_channels = 256;  // F(4x4)'s weights out of cache: one tile position at a time
-    CHECK(at(64, 64) == "wplane");
+    CHECK(at(64, 48) == "wplane");
+    CHECK(at(256, 256) == "wino");
+    key.in_channels = key.out_channels = 32;  // a few channels: Winograd on large planes only
+    CHECK(at(240, 320) == "wino");
+    CHECK(at(24, 32) == "manual");
+    key.in_channels = key.out_channels = 16;  // its transforms cost more than they save
+    CHECK(at(240, 320) == "manual");
     key.in_channels = key.out_channels = 64;
-    CHECK(at(64, 64) == "wino");
     key.step_h = key.step_w = 2;  // Winograd runs stride 1 only
     CHECK(at(120, 160) == "manual");
     key.step_h = key.step_w = 1;
@@ -189,8 +194,9 @@ TEST_CASE("the built-in policy picks Winograd and the at-source products where t
     key.stage = "norm_prelu_upsample_conv2d";
     key.step_kind = 'u';
     key.step_h = key.step_w = 2;
-    CHECK(at(480, 640) == "srows");  // products at the source's resolution, summed along x
-    CHECK(at(8, 8) == "scvec");      // ... summed along channels on sources narrower than a vector
+    CHECK(at(480, 640) == "srows");  // products at the source's resolution, summed along x ...
+    CHECK(at(12, 16) == "scvec");    // ... along channels on outputs up to two vectors wide
+    CHECK(at(12, 16, "x86-64-sse41") == "srows");
     key.stage = "residual_add";
     key.kernel_h = key.kernel_w = key.step_h = key.step_w = ScheduleEntry::kNone;
     CHECK(at(64, 64) == "manual");

@@ -3,7 +3,7 @@
 over its measured stages (each times its occurrences) of the policy's variant, the fastest
 variant and manual, and the stages where the policy is more than 10% off the fastest.
 
-    python3 bench/spread/analyze_tune.py bench/work/spread/*.tune.txt
+    python3 bench/spread/analyze_tune.py bench/work/spread/*.holdout.txt
 '''
 import re
 import sys
@@ -28,6 +28,9 @@ def main():
     total = {'policy': 0.0, 'best': 0.0, 'manual': 0.0}
     for path in sys.argv[1:]:
         stages = parse(path)
+        if not stages:
+            print(path.split('/')[-1] + ': no measured stage')
+            continue
         sums = {'policy': 0.0, 'best': 0.0, 'manual': 0.0}
         off = []
         for s in stages:
