@@ -8,7 +8,7 @@
 // (Anderson2021) only; other variants run "manual" there. A stage's variant is, in this order:
 //   1. the first line whose fields all match the stage ("*" matches every value);
 //   2. else the nearest line measured on another shape of the same stage, kernel and step
-//      (channels within 2x, pixels per image within 4x, batch within 4x), so that a table tuned
+//      (channels within 1.5x, pixels per image within 4x, batch within 4x), so that a table tuned
 //      on a few sizes covers the sizes between them;
 //   3. else the table's default: "policy" (the built-in rules of src/runtime/schedule_policy.cpp,
 //      sized by this CPU's vector width), "manual" or "auto".

@@ -204,9 +204,12 @@ std::string ScheduleTable::variant_for(const ScheduleEntry &key) const {
 }
 
 // A line measured on another shape stands for `key` when it is the same stage, kernel and step
-// and its channels are within 2x, its pixels per image within 4x and its batch within 4x; the
+// and its channels are within 1.5x, its pixels per image within 4x and its batch within 4x; the
 // nearest such line in log2 distance wins (the first on a tie). "*" lines match or not above.
+// Channels are held closer than pixels because the best variant turns on them (on the spread's
+// 3x3 convs, Winograd loses below 32 channels and wins from 48).
 const ScheduleEntry *ScheduleTable::nearest_entry(const ScheduleEntry &key) const {
+    static const double kChannelRatio = std::log2(1.5) + 1e-9;
     auto log_ratio = [](int64_t a, int64_t b) { return std::fabs(std::log2(double(a) / double(b))); };
     const ScheduleEntry *best = nullptr;
     double best_distance = 0;
@@ -219,7 +222,7 @@ const ScheduleEntry *ScheduleTable::nearest_entry(const ScheduleEntry &key) cons
         const double in = log_ratio(e.in_channels, key.in_channels), out = log_ratio(e.out_channels, key.out_channels);
         const double pixels = log_ratio(e.height * e.width, key.height * key.width);
         const double batch = log_ratio(e.batch, key.batch);
-        if (in > 1 || out > 1 || pixels > 2 || batch > 2) continue;
+        if (in > kChannelRatio || out > kChannelRatio || pixels > 2 || batch > 2) continue;
         const double aspect = std::fabs(std::log2(double(e.width) / double(e.height)) -
                                         std::log2(double(key.width) / double(key.height)));
         const double distance = in + out + pixels + 0.5 * aspect + 0.25 * batch;
