@@ -14,10 +14,13 @@
 
 #include "cli/commands.h"
 #include "runtime/fma_peak.h"
+#include "runtime/median.h"
 
 namespace ae2d::cli {
 
 namespace {
+
+using runtime::median_of;
 
 struct BenchOptions {
     std::string model, input_shape, backend = "cpu";
@@ -38,12 +41,6 @@ int64_t peak_rss_bytes() {
     struct rusage ru {};
     getrusage(RUSAGE_SELF, &ru);
     return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
-}
-
-double median_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 double stage_gflops(const StageTiming &t) { return t.seconds > 0 ? 2.0 * double(t.macs) / t.seconds / 1e9 : 0.0; }

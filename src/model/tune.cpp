@@ -9,18 +9,11 @@
 #include <set>
 
 #include "model/model_impl.h"
+#include "runtime/median.h"
 
 namespace ae2d {
 
-namespace {
-
-double median_of(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-}  // namespace
+using runtime::median_of;
 
 Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_shape, const TuneOptions &options) {
     if (options.min_rounds < 1 || options.max_rounds < options.min_rounds || options.budget_seconds < 0)
