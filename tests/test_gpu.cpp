@@ -23,6 +23,7 @@
 #include "ae2d/model.h"
 #include "graph/builder.h"
 #include "parity_support.h"
+#include "runtime/schedule_table.h"
 #include "test_support.h"
 
 using namespace ae2d;
@@ -66,7 +67,7 @@ void check_every_fixture(Backend backend) {
     for (const auto &entry : manifest) {
         const std::string name = entry.at("name");
         for (const ScheduleTable &schedule : {ScheduleTable::manual(), ScheduleTable::automatic()}) {
-            SECTION(name + ", " + schedule.name) {
+            SECTION(name + ", " + schedule.name()) {
                 auto loaded = Model::load(fixture_model(name), {backend});
                 INFO(loaded.message());
                 REQUIRE(loaded.ok());
@@ -78,9 +79,9 @@ void check_every_fixture(Backend backend) {
                 INFO(y.message());
                 REQUIRE(y.ok());
                 // The auto set runs Anderson2021 code wherever it takes the shape.
-                CHECK(profile.auto_stages == (schedule.name == "auto" ? profile.stages : 0));
+                CHECK(profile.auto_stages == (schedule.name() == "auto" ? profile.stages : 0));
                 std::printf("%s parity %-24s %-6s max|y-ref|/max|ref| = %.3g (%d of %d stages fell back to manual)\n",
-                            backend_name(backend), name.c_str(), schedule.name.c_str(),
+                            backend_name(backend), name.c_str(), schedule.name().c_str(),
                             test::relative_max_error(*y, f.expected), profile.auto_fallbacks, profile.stages);
                 test::require_close(*y, f.expected);
                 auto again = model.forward(f.input);
@@ -255,6 +256,6 @@ TEST_CASE("a GPU model runs its backend's schedule table, not the CPU's", "[gpu]
     if (!usable_or_skip(Backend::OpenCL)) return;
     auto model = Model::load(fixture_model("bneck_k3_d3"), {Backend::OpenCL});
     REQUIRE(model.ok());
-    CHECK_THAT(model->schedule().name, Catch::Contains("opencl"));
-    CHECK(model->schedule().entries.empty());  // none shipped: every stage runs manual
+    CHECK_THAT(model->schedule().name(), Catch::Contains("opencl"));
+    CHECK(model->schedule().rules().entries.empty());  // none shipped: every stage runs manual on a GPU
 }

@@ -17,6 +17,7 @@
 
 #include "ae2d/model.h"
 #include "ae2d/schedule.h"
+#include "runtime/schedule_table.h"
 #include "ae2d/tune.h"
 #include "graph/builder.h"
 #include "runtime/executor.h"
@@ -117,8 +118,8 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
         "instance_norm_stats - - * * * * * auto\n",
         "t.txt");
     REQUIRE(t.ok());
-    CHECK(t->target == "x86-64-avx2");
-    REQUIRE(t->entries.size() == 4);
+    CHECK(t->rules().target == "x86-64-avx2");
+    REQUIRE(t->rules().entries.size() == 4);
     ScheduleEntry key;
     key.stage = "norm_prelu_conv2d";
     key.kernel_h = key.kernel_w = 3;
@@ -126,35 +127,35 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
     key.in_channels = key.out_channels = 64;
     key.batch = 1;
     key.height = key.width = 256;
-    CHECK(t->variant_for(key) == "co4");
+    CHECK(t->rules().variant_for(key) == "co4");
     key.width = 128;
-    CHECK(t->variant_for(key) == "co4");  // the nearest line: half the pixels
+    CHECK(t->rules().variant_for(key) == "co4");  // the nearest line: half the pixels
     key.in_channels = 96;
-    CHECK(t->variant_for(key) == "co4");  // and 1.5x the input channels
+    CHECK(t->rules().variant_for(key) == "co4");  // and 1.5x the input channels
     key.in_channels = 128;
-    CHECK(t->variant_for(key) == "manual");  // twice the channels: too far, the default
+    CHECK(t->rules().variant_for(key) == "manual");  // twice the channels: too far, the default
     key.in_channels = 64;
     key.width = 32;
-    CHECK(t->variant_for(key) == "manual");  // 8x fewer pixels: too far
+    CHECK(t->rules().variant_for(key) == "manual");  // 8x fewer pixels: too far
     key.width = 256;
     key.step_h = key.step_w = 2;
-    CHECK(t->variant_for(key) == "strip4");
+    CHECK(t->rules().variant_for(key) == "strip4");
     key.stage = "norm_prelu_upsample_conv2d";
     key.step_kind = 'u';
     key.in_channels = 128;
     key.step_h = key.step_w = 2;
     key.width = 256;
-    CHECK(t->variant_for(key) == "rows2");
+    CHECK(t->rules().variant_for(key) == "rows2");
     key.step_kind = 's';  // a stride is not a factor
-    CHECK(t->variant_for(key) == "manual");
+    CHECK(t->rules().variant_for(key) == "manual");
 
     auto again = ScheduleTable::parse(t->to_text(), "printed");
     REQUIRE(again.ok());
     CHECK(again->to_text() == t->to_text());
 
-    CHECK(ScheduleTable::automatic().variant_for(key) == "auto");
-    CHECK(ScheduleTable::parse("default auto\n", "t")->default_variant == "auto");
-    CHECK(ScheduleTable::parse("# no default line\n", "t")->default_variant == "policy");
+    CHECK(ScheduleTable::automatic().rules().variant_for(key) == "auto");
+    CHECK(ScheduleTable::parse("default auto\n", "t")->rules().default_variant == "auto");
+    CHECK(ScheduleTable::parse("# no default line\n", "t")->rules().default_variant == "policy");
 }
 
 TEST_CASE("the built-in policy picks Winograd and the at-source products where they pay", "[schedule]") {
@@ -201,7 +202,7 @@ TEST_CASE("the built-in policy picks Winograd and the at-source products where t
     key.kernel_h = key.kernel_w = key.step_h = key.step_w = ScheduleEntry::kNone;
     CHECK(at(64, 64) == "manual");
     // A table without lines runs the policy of this CPU.
-    CHECK(ScheduleTable::policy().variant_for(key) == runtime::policy_variant(key, cpu_target()));
+    CHECK(ScheduleTable::policy().rules().variant_for(key) == runtime::policy_variant(key, cpu_target()));
     // Every variant it picks is built for the stage and applies to the shape (or the plan would
     // run manual instead).
     for (const char *target : {"x86-64-avx512", "x86-64-avx2", "x86-64-sse41", "arm64-neon"})
@@ -268,13 +269,13 @@ TEST_CASE("the shipped tables parse and this CPU has one", "[schedule]") {
     for (const char *target : {"x86-64-avx512", "x86-64-avx2", "x86-64-sse41", "arm64-neon"}) {
         INFO(target);
         const ScheduleTable t = ScheduleTable::shipped(target);
-        CHECK(t.name == std::string("tuned (") + target + ")");  // not the "no shipped table" fallback
-        CHECK(t.target == target);
+        CHECK(t.name() == std::string("tuned (") + target + ")");  // not the "no shipped table" fallback
+        CHECK(t.rules().target == target);
     }
-    CHECK(ScheduleTable::from_spec("tuned")->name == "tuned (" + cpu_target() + ")");
+    CHECK(ScheduleTable::from_spec("tuned")->name() == "tuned (" + cpu_target() + ")");
     auto model = Model::load(test::source_path("tests/fixtures/plain_k3_d2.safetensors"));
     REQUIRE(model.ok());
-    CHECK(model->schedule().name == "tuned (" + cpu_target() + ")");
+    CHECK(model->schedule().name() == "tuned (" + cpu_target() + ")");
 }
 
 TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][tune]") {
@@ -308,7 +309,7 @@ TEST_CASE("a tuned table loads back and reproduces the tuned run", "[schedule][t
     auto loaded = ScheduleTable::parse(result->table.to_text(), "tuned.txt");
     REQUIRE(loaded.ok());
     CHECK(loaded->to_text() == result->table.to_text());
-    for (const TunedStage &s : result->stages) CHECK(loaded->variant_for(s.key) == s.key.variant);
+    for (const TunedStage &s : result->stages) CHECK(loaded->rules().variant_for(s.key) == s.key.variant);
     auto y1 = model->with_schedule(result->table).forward(f.input);
     auto y2 = model->with_schedule(*loaded).forward(f.input);
     REQUIRE(y1.ok());
@@ -338,14 +339,14 @@ TEST_CASE("a table tuned on a spread of sizes covers the sizes between them", "[
     REQUIRE(table.ok());
     // A size between the two: each stage runs the variant of the nearest measured line, none the
     // default (every stage has a line within 1.5x of its channels and 4x of its pixels).
-    ScheduleTable manual_default = *table;
+    ScheduleRules manual_default = table->rules(), auto_default = table->rules();
     manual_default.default_variant = "manual";
-    ScheduleTable auto_default = *table;
     auto_default.default_variant = "auto";
+    const ScheduleTable manual_default_table(manual_default);
     auto g = graph::build_ae2d(model->config());
     REQUIRE(g.ok());
     runtime::PlanOptions plan_options;
-    plan_options.schedule = &manual_default;
+    plan_options.schedule = &manual_default_table;
     auto plan = runtime::make_execution_plan(*g, {1, 3, 32, 28}, plan_options);
     REQUIRE(plan.ok());
     for (const graph::Stage &s : (*plan)->graph.stages) {
@@ -381,7 +382,7 @@ TEST_CASE("a spent tune budget keeps the current variants", "[schedule][tune]") 
         CHECK_FALSE(s.measured);
         CHECK(s.median_ms.empty());
         CHECK(s.key.variant == s.shipped_variant);
-        CHECK(s.shipped_variant == model->schedule().variant_for(s.key));  // the shipped table's choice
+        CHECK(s.shipped_variant == model->schedule().rules().variant_for(s.key));  // the shipped table's choice
     }
 }
 
@@ -403,8 +404,8 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
                                                   Catch::Contains("measured 0 of"));
     auto t = ScheduleTable::load(table.string());
     REQUIRE(t.ok());
-    CHECK(t->target == cpu_target());
-    CHECK_FALSE(t->entries.empty());
+    CHECK(t->rules().target == cpu_target());
+    CHECK_FALSE(t->rules().entries.empty());
 
     REQUIRE(cli("bench --model " + model + " --input-shape 1,3,20,16 --runs 2 --warmup 0 --json --schedule manual,auto," +
                 table.string()) == 0);

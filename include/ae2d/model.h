@@ -116,10 +116,12 @@ public:
     // and the activation arena are cached per shape (profiling aside).
     Status forward_into(const Tensor &input, Tensor &output, ForwardProfile *profile = nullptr) const;
 
-    struct Impl;
+    // Times every compiled variant of each stage on inputs of `input_shape` (ae2d::tune in
+    // ae2d/tune.h, which also tunes on several shapes).
+    Expected<TuneResult> tune(const std::vector<int64_t> &input_shape, const TuneOptions &options) const;
 
 private:
-    friend Expected<TuneResult> tune(const Model &, const std::vector<int64_t> &, const TuneOptions &);
+    struct Impl;
     explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
     std::shared_ptr<const Impl> impl_;
 };

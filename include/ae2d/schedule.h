@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@
 
 namespace ae2d {
 
-// One line of a table; as a lookup key, every field is set.
+// One line of a table (as `ae2d tune` reports it); as a lookup key, every field is set.
 struct ScheduleEntry {
     static constexpr int64_t kAny = -1;   // "*"
     static constexpr int64_t kNone = -2;  // "-": the stage has no such field
@@ -47,13 +48,13 @@ struct ScheduleEntry {
     std::string key_text() const;  // the line without the variant
 };
 
+// The rules of a table (src/runtime/schedule_table.h); opaque outside the library.
+struct ScheduleRules;
+
+// A schedule table, as above: made by name, parsed or loaded, printed; cheap to copy.
 class ScheduleTable {
 public:
-    std::string name = "policy";       // how it was chosen: policy, manual, auto, tuned (<target>), or a file
-    std::string target;                // the "target" line, empty if none
-    std::string default_variant = "policy";  // "policy", "manual" or "auto"
-    std::vector<ScheduleEntry> entries;
-
+    ScheduleTable();  // the built-in policy, as policy()
     // Every stage's hand-written schedule; every stage autoscheduled (Adams2019, on a GPU
     // Anderson2021); every stage as the built-in rules pick.
     static ScheduleTable manual();
@@ -68,12 +69,16 @@ public:
     // "policy", "manual", "auto", "tuned" (the shipped table of this CPU) or a table file.
     static Expected<ScheduleTable> from_spec(const std::string &spec);
 
-    // The variant for a stage (a key with every field set), as the header above says.
-    std::string variant_for(const ScheduleEntry &key) const;
+    // How it was chosen: policy, manual, auto, tuned (<target>), or the file it was read from.
+    const std::string &name() const;
+    // The table in the text format above; parse() reads it back.
     std::string to_text() const;
 
+    explicit ScheduleTable(ScheduleRules rules);
+    const ScheduleRules &rules() const { return *rules_; }
+
 private:
-    const ScheduleEntry *nearest_entry(const ScheduleEntry &key) const;
+    std::shared_ptr<const ScheduleRules> rules_;
 };
 
 // The CPU variant that runs here, as a table target: x86-64-avx512, x86-64-avx2, x86-64-sse41,
@@ -81,13 +86,4 @@ private:
 // AE2D_CPU_TARGET, read at startup, may name a lower x86 variant, which then runs instead (to
 // test or tune SSE4.1 or AVX2 code on a newer CPU); a variant this CPU cannot run is ignored.
 std::string cpu_target();
-// Whether `variant` is built for the stage of `key` and runs its shape ("*" fields match
-// anything): the Winograd ones ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at
-// stride 1 or after up-sampling, "srows" up-sampling by 2 along x; the others run every shape.
-// A table that names one for a stage it cannot run (through "*") runs "manual" there.
-bool variant_applies(const std::string &variant, const ScheduleEntry &key);
-// Stages with compiled variants, and the variants of one stage (empty for an unknown stage).
-std::vector<std::string> schedule_stages();
-std::vector<std::string> schedule_variants(const std::string &stage);
-
 }  // namespace ae2d

@@ -45,7 +45,7 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
 // Tunes for each of `input_shapes` in turn, the budget split evenly between them, and merges
 // the results: one line per distinct stage shape, the first shape's measurement where two
 // shapes share a stage. A table tuned on a spread of sizes covers the sizes between them
-// (ScheduleTable::variant_for takes the nearest measured line).
+// (a stage with no line of its own takes the nearest measured one).
 Expected<TuneResult> tune(const Model &model, const std::vector<std::vector<int64_t>> &input_shapes,
                           const TuneOptions &options);
 // The spread `ae2d tune` measures when no input shape is given: four sizes from 96 x 128 to

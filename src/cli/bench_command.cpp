@@ -64,7 +64,7 @@ void bench(const BenchOptions &o) {
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
     std::vector<Candidate> candidates;
-    if (o.schedules.empty()) candidates.push_back({model->schedule().name, *model, {}, {}, {}, {}});
+    if (o.schedules.empty()) candidates.push_back({model->schedule().name(), *model, {}, {}, {}, {}});
     for (const std::string &spec : o.schedules) {
         auto table = ScheduleTable::from_spec(spec);
         if (!table) return fail("--schedule: " + table.message());
@@ -121,7 +121,7 @@ void bench(const BenchOptions &o) {
         if (o.json) {
             nlohmann::json j;
             j["schedule"] = c.name;
-            j["schedule_table"] = c.model.schedule().name;
+            j["schedule_table"] = c.model.schedule().name();
             j["median_ms"] = median;
             j["min_ms"] = min;
             j["max_ms"] = max;
@@ -157,7 +157,7 @@ void bench(const BenchOptions &o) {
                         *backend == Backend::Cpu ? "arena" : "device buffers",
                         double(c.profile.arena_bytes) / (1 << 20), double(peak_rss_bytes()) / (1 << 20));
         }
-        std::printf("schedule     %s\n", c.model.schedule().name.c_str());
+        std::printf("schedule     %s\n", c.model.schedule().name().c_str());
         std::printf("time (ms)    median %.3f   min %.3f   max %.3f", median, min, max);
         if (k > 0) std::printf("   (%.2fx the median of %s)", median / median_of(candidates[0].ms), candidates[0].name.c_str());
         std::printf("\n");

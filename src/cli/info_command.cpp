@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "runtime/schedule_table.h"
 
 namespace ae2d::cli {
 
@@ -41,8 +42,8 @@ void add_info_command(CLI::App &app) {
         std::cout << "cpu targets (best first, chosen at run time): " << AE2D_CPU_TARGETS << "\n";
         std::cout << detected_cpu() << "\n";
         const ScheduleTable shipped = ScheduleTable::shipped(cpu_target());
-        std::cout << "schedule table: " << shipped.name << ", " << shipped.entries.size() << " lines, default "
-                  << shipped.default_variant << " (ae2d tune makes others)\n";
+        std::cout << "schedule table: " << shipped.name() << ", " << shipped.rules().entries.size()
+                  << " lines, default " << shipped.rules().default_variant << " (ae2d tune makes others)\n";
         const std::string opencl = AE2D_OPENCL_TARGET, cuda = AE2D_CUDA_TARGET;
         std::cout << "gpu targets: opencl " << (opencl.empty() ? "(not built)" : opencl) << ", cuda "
                   << (cuda.empty() ? "(not built)" : cuda) << "\n";

@@ -63,7 +63,7 @@ void tune_command(const TuneCommandOptions &o) {
     if (!result) return fail(result.status());
 
     std::string text = "# ae2d schedule table, written by: ae2d tune --model " + o.model + shapes_text +
-                       " (starting from: " + start->name + ")\n" + result->table.to_text();
+                       " (starting from: " + start->name() + ")\n" + result->table.to_text();
     // Without --output the table goes to stdout and the report to stderr.
     FILE *report = o.output.empty() ? stderr : stdout;
     std::fprintf(report, "%-70s %5s  %-8s %9s  %-8s %9s  %6s\n", "stage (kernel step in out batch height width)",

@@ -1,4 +1,4 @@
-// Model::Impl, shared by model.cpp and tune.cpp.
+// Model::Impl (private to Model), shared by model.cpp and tune.cpp.
 #pragma once
 
 #include <array>

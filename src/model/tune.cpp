@@ -10,12 +10,17 @@
 
 #include "model/model_impl.h"
 #include "runtime/median.h"
+#include "runtime/schedule_table.h"
 
 namespace ae2d {
 
 using runtime::median_of;
 
 Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_shape, const TuneOptions &options) {
+    return model.tune(input_shape, options);
+}
+
+Expected<TuneResult> Model::tune(const std::vector<int64_t> &input_shape, const TuneOptions &options) const {
     if (options.min_rounds < 1 || options.max_rounds < options.min_rounds || options.budget_seconds < 0)
         return Status::Error("tune: need 1 <= min_rounds <= max_rounds and a budget >= 0");
     if (input_shape.size() != 4)
@@ -23,7 +28,7 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
     const Limits limits = ae2d::limits();
     Status ok = runtime::check_input_limits(input_shape, limits);
     if (!ok) return ok;
-    const Model::Impl &impl = *model.impl_;
+    const Impl &impl = *impl_;
     const Shape4 shape{input_shape[0], input_shape[1], input_shape[2], input_shape[3]};
     runtime::PlanOptions plan_options;
     plan_options.schedule = &impl.schedule;
@@ -153,10 +158,12 @@ Expected<TuneResult> tune(const Model &model, const std::vector<int64_t> &input_
     ok = runtime::execute(plan, *impl.weights, impl.packed.get(), x.data.data(), out.data(), arena.data(), nullptr, hook);
     if (!ok) return ok;
 
-    result.table.name = "tuned";
-    result.table.target = cpu_target();
-    result.table.default_variant = impl.schedule.default_variant;
-    for (const TunedStage &t : result.stages) result.table.entries.push_back(t.key);
+    ScheduleRules rules;
+    rules.name = "tuned";
+    rules.target = cpu_target();
+    rules.default_variant = impl.schedule.rules().default_variant;
+    for (const TunedStage &t : result.stages) rules.entries.push_back(t.key);
+    result.table = ScheduleTable(std::move(rules));
     return result;
 }
 
@@ -166,18 +173,19 @@ Expected<TuneResult> tune(const Model &model, const std::vector<std::vector<int6
     TuneOptions each = options;
     each.budget_seconds = options.budget_seconds / double(input_shapes.size());
     TuneResult merged;
+    ScheduleRules first_rules;  // the table's name, target and default
     std::set<std::string> keys;
     for (const std::vector<int64_t> &shape : input_shapes) {
-        auto result = tune(model, shape, each);
+        auto result = model.tune(shape, each);
         if (!result) return result.status().with_context("input " + shape_to_string(shape));
-        if (keys.empty()) {  // the table's name, target and default
-            merged.table = result->table;
-            merged.table.entries.clear();
-        }
+        if (keys.empty()) first_rules = result->table.rules();
         for (TunedStage &t : result->stages)
             if (keys.insert(t.key.key_text()).second) merged.stages.push_back(std::move(t));
     }
-    for (const TunedStage &t : merged.stages) merged.table.entries.push_back(t.key);
+    ScheduleRules rules = first_rules;
+    rules.entries.clear();
+    for (const TunedStage &t : merged.stages) rules.entries.push_back(t.key);
+    merged.table = ScheduleTable(std::move(rules));
     return merged;
 }
 

@@ -5,6 +5,7 @@
 #include "graph/passes.h"
 #include "graph/shapes.h"
 #include "runtime/executor.h"
+#include "runtime/schedule_table.h"
 
 namespace ae2d::runtime {
 
@@ -79,12 +80,12 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
     const ScheduleTable &table = options.schedule ? *options.schedule : manual;
     for (const Stage &s : plan->graph.stages) {
         const ScheduleEntry key = stage_schedule_key(plan->graph, s);
-        const std::string chosen = table.variant_for(key);
+        const std::string chosen = table.rules().variant_for(key);
         const std::string variant = variant_applies(chosen, key) ? chosen : "manual";  // wino on a 1x1: manual
         const std::vector<std::string> names = stage_variant_names(key.stage);
         const auto it = std::find(names.begin(), names.end(), variant);
         if (it == names.end())  // tables are checked when parsed; this guards hand-made ones
-            return Status::Error("schedule " + table.name + ": stage " + key.stage + " has no variant '" + variant + "'");
+            return Status::Error("schedule " + table.name() + ": stage " + key.stage + " has no variant '" + variant + "'");
         plan->variants.push_back(static_cast<int>(it - names.begin()));
     }
     return std::shared_ptr<const ExecutionPlan>(std::move(plan));

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ae2d/schedule.h"
+#include "runtime/schedule_table.h"
 #include "runtime/schedule_policy.h"
 #include "runtime/variant_registry.h"
 
@@ -80,20 +80,28 @@ std::string ScheduleEntry::key_text() const {
     return line;
 }
 
+ScheduleTable::ScheduleTable() : ScheduleTable(ScheduleRules()) {}
+
+ScheduleTable::ScheduleTable(ScheduleRules rules) : rules_(std::make_shared<const ScheduleRules>(std::move(rules))) {}
+
+const std::string &ScheduleTable::name() const { return rules_->name; }
+
+std::string ScheduleTable::to_text() const { return rules_->to_text(); }
+
 ScheduleTable ScheduleTable::manual() {
-    ScheduleTable t;
-    t.name = "manual";
-    t.default_variant = "manual";
-    return t;
+    ScheduleRules r;
+    r.name = "manual";
+    r.default_variant = "manual";
+    return ScheduleTable(std::move(r));
 }
 
 ScheduleTable ScheduleTable::policy() { return ScheduleTable(); }
 
 ScheduleTable ScheduleTable::automatic() {
-    ScheduleTable t;
-    t.name = "auto";
-    t.default_variant = "auto";
-    return t;
+    ScheduleRules r;
+    r.name = "auto";
+    r.default_variant = "auto";
+    return ScheduleTable(std::move(r));
 }
 
 ScheduleTable ScheduleTable::shipped(const std::string &target) {
@@ -101,17 +109,18 @@ ScheduleTable ScheduleTable::shipped(const std::string &target) {
         if (target != s->target) continue;
         auto t = parse(s->text, std::string("schedules/tuned/") + s->target + ".txt");
         if (t) {  // tests check that every shipped table parses
-            t->name = "tuned (" + target + ")";
-            return *t;
+            ScheduleRules r = t->rules();
+            r.name = "tuned (" + target + ")";
+            return ScheduleTable(std::move(r));
         }
     }
-    ScheduleTable t;
-    t.name = "tuned (" + target + ": no shipped table, built-in policy)";
-    return t;
+    ScheduleRules r;
+    r.name = "tuned (" + target + ": no shipped table, built-in policy)";
+    return ScheduleTable(std::move(r));
 }
 
 Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std::string &source) {
-    ScheduleTable table;
+    ScheduleRules table;
     table.name = source;
     std::istringstream lines(text);
     std::string line;
@@ -175,7 +184,7 @@ Expected<ScheduleTable> ScheduleTable::parse(const std::string &text, const std:
                          runtime::runs_only(*runtime::find_variant(e.stage, e.variant)) + ")");
         table.entries.push_back(std::move(e));
     }
-    return table;
+    return ScheduleTable(std::move(table));
 }
 
 Expected<ScheduleTable> ScheduleTable::load(const std::string &path) {
@@ -195,7 +204,7 @@ Expected<ScheduleTable> ScheduleTable::from_spec(const std::string &spec) {
     return load(spec);
 }
 
-std::string ScheduleTable::variant_for(const ScheduleEntry &key) const {
+std::string ScheduleRules::variant_for(const ScheduleEntry &key) const {
     for (const ScheduleEntry &e : entries)
         if (e.matches(key)) return e.variant;
     if (const ScheduleEntry *near = nearest_entry(key)) return near->variant;
@@ -208,7 +217,7 @@ std::string ScheduleTable::variant_for(const ScheduleEntry &key) const {
 // nearest such line in log2 distance wins (the first on a tie). "*" lines match or not above.
 // Channels are held closer than pixels because the best variant turns on them (on the spread's
 // 3x3 convs, Winograd loses below 32 channels and wins from 48).
-const ScheduleEntry *ScheduleTable::nearest_entry(const ScheduleEntry &key) const {
+const ScheduleEntry *ScheduleRules::nearest_entry(const ScheduleEntry &key) const {
     static const double kChannelRatio = std::log2(1.5) + 1e-9;
     auto log_ratio = [](int64_t a, int64_t b) { return std::fabs(std::log2(double(a) / double(b))); };
     const ScheduleEntry *best = nullptr;
@@ -231,7 +240,7 @@ const ScheduleEntry *ScheduleTable::nearest_entry(const ScheduleEntry &key) cons
     return best != nullptr && variant_applies(best->variant, key) ? best : nullptr;
 }
 
-std::string ScheduleTable::to_text() const {
+std::string ScheduleRules::to_text() const {
     std::string out;
     if (!target.empty()) out += "target " + target + "\n";
     out += "default " + default_variant + "\n";
