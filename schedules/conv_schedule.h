@@ -21,8 +21,8 @@
 // past the end read the zero-padded source, and those results are never copied out. The
 // guarded copy makes any output extent (1 included) correct.
 //
-// Measured on the 2-core AVX2 (Zen) build machine, one core, 256x256 64->64 unless said
-// (peak 97 GFLOP/s a core): 3x3 stride 1 81 GFLOP/s, 3x3 stride 2 60, 1x1 50.
+// Measured (one core of a 2-core AVX2 Zen 2, 3x3 stride 1, 64 -> 64 at 256 x 256): 81 GFLOP/s
+// against the core's 97 GFLOP/s FMA peak. Other shapes and the tuning: docs/schedules.md.
 #pragma once
 
 #include "Halide.h"
@@ -49,9 +49,8 @@ struct ConvBlocking {
 };
 
 // 16 vector registers (AVX2, SSE): 6 channels x 2 vectors = 12 accumulators, the 2 input
-// vectors of the tap and a broadcast weight. Measured (3x3 64->64 256x256, AVX2, one core of a
-// shared machine, ky not yet unrolled), channels x rows x vectors: 6x1x2 63-71 GFLOP/s, 6x2x1
-// 66-69, 4x1x2 61-65, 4x1x3 53-57 (spills two accumulators), 8x1x1 53, 4x2x2 31.
+// vectors of the tap and a broadcast weight (3x3 64 -> 64 at 256 x 256, one AVX2 core: 6x1x2
+// 63-71 GFLOP/s, the best of the channels x rows x vectors shapes in docs/schedules.md).
 // 32 registers (AVX-512): 8 x 2 = 16 accumulators (not measured: no AVX-512 machine here);
 // 32 columns leave no wasted columns on 64-wide planes.
 inline ConvBlocking conv_blocking(const Halide::Target &t) {
@@ -69,10 +68,9 @@ constexpr int kStripRows = 8;
 constexpr int kGroupBlocks = 4;
 // Strip tasks (strips x images) from which a strip's channel groups run one after another rather
 // than as a parallel loop nested in the strips' one. Nested parallel loops cost more than they
-// balance: measured (JIT, 2 threads, manual, 1x1 convs) 64 -> 64 at 63 x 64 (8 strips) 0.29-0.55
-// -> 0.26 ms, 256 x 256 4.9-5.0 -> 4.65, 128 -> 128 at 32 x 32 0.38 -> 0.22; 3x3 convs 1-3%
-// faster; 2 strips (16 x 16) 2-5% faster still, but 4 keeps more tasks for more cores. A single
-// strip (4 x 4, 8 x 8 planes) keeps its groups parallel: they are its only parallelism.
+// balance (JIT, 2 threads, 1x1 64 -> 64 at 63 x 64, 8 strips: 0.26 ms serial, 0.29-0.55
+// nested); 4 rather than 2 keeps more tasks for more cores. A single strip (4 x 4, 8 x 8 planes)
+// keeps its groups parallel: they are its only parallelism.
 constexpr int kStripTasksForSerialGroups = 4;
 // Output rows per conv_block (a multiple of every tile's rows).
 constexpr int kRowsPerBlock = 2;
@@ -153,8 +151,8 @@ constexpr int kPackedChannelBlock = 16;
 // stages with a runtime x stride get stride 1 and 2 as conditions, so that their source rows are
 // read as dense vectors (or pairs of them) rather than one element at a time. Its loops partition
 // on x, never on the phase: a partition over the phase (Halide's choice otherwise) needs a whole
-// row of vectors in bounds, so on planes whose width is not a multiple of the vector (W1's 63
-// columns) every row went the clamped, gathering way.
+// row of vectors in bounds, so on planes whose width is not a multiple of the vector (63
+// columns, say) every row would take the clamped, gathering path.
 inline std::vector<Halide::Expr> phased_conditions(const ConvStage &s) {
     if (!s.phased_specializations.empty() || !s.stride_x.defined()) return s.phased_specializations;
     return {s.stride_x == 1, s.stride_x == 2};
@@ -201,9 +199,8 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
     Func output = s.output;
     const Var task = parallel_channel_blocks(output, /*channels_innermost=*/false).task;
 
-    // The source once for all channel blocks, parallel over input channels. Measured (JIT
-    // prototype, 2 threads, 1x1 1024 -> 1024 at 4 x 4): 2.53 ms with the source computed per
-    // block, 0.45 ms computed once (the direct schedule: 0.73 ms).
+    // The source once for all channel blocks, parallel over input channels (JIT, 2 threads, 1x1
+    // 1024 -> 1024 at 4 x 4: 0.45 ms, against 2.53 with the source computed per block).
     for (Func f : s.strip_funcs) {
         f.compute_root().parallel(f.args()[2]).vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
     }
@@ -273,15 +270,10 @@ struct UpsampleConvAtSourceStage {
 //     z_channels: the block's products turned channels innermost (a few KB, from L1)
 //     output: per pixel, the 16 channels' sum over taps of up-sampled z (vectors along
 //       channels, stored one element at a time: the output is x innermost)
-// Measured (JIT, 2 threads, 3x3 up 2), against the same algorithm with 16-channel vectors and
-// 4-pixel tiles on channel-blocked weights (the variant before this one): 1024 -> 1024 from
-// 4 x 4, 2.9 ms against 3.9; 512 from 8 x 8, 2.5 against 3.1. Tiles of 3, 4, 5 or 7 pairs, 1
-// vector of 9 pairs, or 4 vectors of 2 or 3 pairs were all slower; so were channel-blocked
-// weights (k tiles then read 64 B lines 576 B apart: 5.1 ms) and chunks of input channels
-// outside the tiles; weights packed per tile (6 pairs x ci) were up to 8% faster on 4 x 4, not
-// worth another packing. On 32 x 32 outputs and up the per-pixel sum (scalar index math, one
-// store per element) outweighs the products saved (in W1: 4.2 ms against wplane's 4.0, 10.3
-// against wino's 5.4); srows (below) runs those.
+// The products read the weights as they are (one channel's 9 taps consecutive): JIT, 2 threads,
+// 3x3 up 2, 1024 -> 1024 from 4 x 4 in 2.9 ms. The tile shapes and layouts measured against it
+// are in docs/schedules.md. On 32 x 32 outputs and up the per-pixel sum (scalar index math, one
+// store per element) outweighs the products saved; srows (below) runs those.
 inline void schedule_upsample_conv_at_source(const UpsampleConvAtSourceStage &s, const Halide::Target &t) {
     using namespace Halide;
     const ConvBlocking blocking = conv_blocking(t);
@@ -341,10 +333,9 @@ struct UpsampleConvAtSourceRowsStage {
 
 // Output rows per parallel task of srows: the task's products cover the source rows its output
 // rows read, 2 or 3 more than half of them, so longer bands recompute less; shorter ones keep
-// the band's products (rows x source width x 144 floats) nearer the cache. Measured (JIT, 2
-// threads, 16 channels per task), bands of 16 / 32 / 64 / 128 rows: 128 -> 128 from 128 x 128
-// 43.5 / 40.6 / 38.5 / 42.1 ms; 256 from 64 x 64 -, 32.5, 31.1, -; 128 -> 64 from 256 x 256
-// 93.0 / 88.6 / 91.6 / -. So about 16384 output pixels per band, 8 to 64 rows.
+// the band's products (rows x source width x 144 floats) nearer the cache. About 16384 output
+// pixels per band, 8 to 64 rows (JIT, 2 threads, 128 -> 128 from 128 x 128: 38.5 ms with bands
+// of 64 rows, 43.5 with 16; the other sizes in docs/schedules.md).
 inline Halide::Expr source_rows_band(const Halide::Expr &out_width) {
     return Halide::clamp(16384 / Halide::max(out_width, 1), 8, 64);
 }
@@ -359,13 +350,11 @@ inline Halide::Expr source_rows_band(const Halide::Expr &out_width) {
 //         registers; columns_clamped: the same with the row's ends repeated
 //       per 2 vectors of output: even and odd (vectors along m, the weights and columns read
 //         as dense vectors), interleaved into the output
-// Measured (JIT, 2 threads) against cvec at the source's resolution and the tuner's best
-// direct variant in the pipeline: 128 -> 128 from 32 x 32, 2.8 ms (cvec 9.6, wino 5.1); 256 from
-// 16 x 16, 2.3 (cvec 3.9, wplane 3.8); 512 from 32 x 32, 31.4 (wplane 39.0); 256 from 64 x 64,
-// 34.7 (wplane 51.9); 128 from 128 x 128, 42.5 (wino 61.7). Before even and odd, one vector of
-// output per tap read its columns through a half-width interleave and the sum took 2x longer;
-// before act_rows, the products read a plane per channel (4 KB apart on 32 x 32: the same L1 set)
-// at 2/3 of the speed. It loses to cvec on 4 x 4 and 8 x 8 sources (rows shorter than the tile).
+// Even and odd output columns are summed apart, so that each reads its columns at a constant
+// offset as dense vectors; act_rows keeps one source row of all channels contiguous, so that a
+// register tile's channels do not fall in one L1 set. JIT, 2 threads, 128 -> 128 from 32 x 32:
+// 2.8 ms, against 9.6 for cvec and 5.1 for wino. It loses to cvec on 4 x 4 and 8 x 8 sources
+// (rows shorter than the tile).
 inline void schedule_upsample_conv_at_source_rows(const UpsampleConvAtSourceRowsStage &s, const Halide::Target &t) {
     using namespace Halide;
     const ConvBlocking blocking = conv_blocking(t);
@@ -513,8 +502,7 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
     Var bn = conv_block.args()[3];
     Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci");
     // Allocated once per cgp iteration (a strip, or a channel group), not per block and row pair:
-    // conv_block's size is a runtime value, so each allocation went to the heap (W1: about 300
-    // per stage).
+    // conv_block's size is a runtime value, so each allocation is a heap allocation.
     conv_block.compute_at(output, cob).hoist_storage(output, cgp);
     auto tiles = [&](Stage st, const TileShape &shape, int channels) {
         st.split(bx, txo, txi, lanes * shape.vectors_x, TailStrategy::RoundUp)

@@ -13,19 +13,15 @@ inline int float_lanes(const Halide::Target &t) { return t.natural_vector_size<f
 
 // Element-wise stages over (x, y, c, n), vectors along x. With enough planes (channels x batch)
 // each parallel task takes planes_per_task whole planes; otherwise strips of kRowsPerTask rows of
-// every plane. The loops run x, y, plane: fusing y into the parallel loop (as before) recomputed
-// y, c, n by division on every row. Measured (JIT, 2 threads, ResidualAdd): 4 x 4 x 1024 64-69
-// -> 21-32 us (12 with half vectors, below), 8 x 8 x 512 56-107 -> 10-12 us, 64 x 63 x 64
-// 108-117 -> 29-37 us, 256 x 256 x 64 2.7 -> 2.1 ms (the copy bandwidth). The same schedule is
-// applied under each condition in `specializations` (the algorithm simplifies differently there)
-// and otherwise.
+// every plane. The loops run x, y, plane, so that no row recomputes y, c, n by division (as a y
+// fused into the parallel loop would): JIT, 2 threads, ResidualAdd 256 x 256 x 64 in 2.1 ms, the
+// copy bandwidth. The same schedule is applied under each condition in `specializations` (the
+// algorithm simplifies differently there) and otherwise.
 constexpr int kPlanesPerTask = 8;
 constexpr int kRowsPerTask = 8;
 // Small planes: more planes per task, so that a task has at least kMinTaskValues values. Tasks
-// of 8 planes of 4 x 4 cost more in the thread pool than their sums. Measured (JIT, 2 threads,
-// ResidualAdd / InstanceNormStats): 4 x 4 x 1024 10.5 / 37 -> 5.5 / 31 us (read as 16 x 1, the
-// statistics take 20 -> 11), 8 x 8 x 512 9.4 / 16 -> 6.3 / 12; 16 x 16 and larger unchanged
-// (4096 values is 16 planes there, 8192 was slower).
+// of 8 planes of 4 x 4 cost more in the thread pool than their sums (JIT, 2 threads, ResidualAdd
+// 4 x 4 x 1024: 5.5 us, against 10.5 with 8 planes a task); 8192 values is slower.
 constexpr int kMinTaskValues = 4096;
 inline Halide::Expr planes_per_task(const Halide::Expr &plane_values) {
     return Halide::max(kPlanesPerTask, kMinTaskValues / Halide::max(plane_values, 1));
@@ -58,7 +54,7 @@ inline void schedule_elementwise(Halide::Func out, const Halide::Target &t,
     // Two tasks per core of a 2-core machine at least; fewer planes split rows instead.
     Expr many_planes = out.output_buffer().dim(2).extent() * out.output_buffer().dim(3).extent() >= 4 * kPlanesPerTask;
     // Planes at most half a vector wide (4 x 4 on AVX2) take half vectors, not masked whole ones:
-    // 4 x 4 x 1024 27 -> 12 us.
+    // 4 x 4 x 1024 in 12 us, against 27.
     Expr narrow = out.output_buffer().dim(0).extent() <= lanes / 2;
     auto schedule = [&](const Expr &cond) {  // cond undefined: the general case
         auto when = [&](const Expr &c) -> Stage { return out.specialize(cond.defined() ? cond && c : c); };
@@ -100,16 +96,16 @@ inline void schedule_upsample(Halide::Func out, Halide::Func act,
 
 // A per-plane reduction `sum` over `plane` (x, y), finished by `result` (c, n): parallel over
 // planes (planes_per_task per task), two vectors of double partial sums per plane (rfactor over x
-// lanes; the x tail is predicated). Double accumulation keeps 1024 x 1024 planes exact to float rounding. Measured
-// with two passes (mean, then squared deviations): 23 GB/s of input on 2 cores (256x256x64).
+// lanes; the x tail is predicated). Double accumulation keeps 1024 x 1024 planes exact to float
+// rounding.
 inline void schedule_plane_reduction(Halide::Func result, Halide::Func sum, const Halide::RDom &plane,
                                      const Halide::Target &t) {
     using namespace Halide;
     Var c = result.args()[0], n = result.args()[1];
     Var plane_index("plane_index"), task("task"), lane("lane");
     const int partial_sums = 2 * t.natural_vector_size<double>();  // two vectors: hides FP add latency
-    // planes_per_task planes per parallel task: a task per plane cost more than the sums on small
-    // planes (W1's 4 x 4 x 1024 stage: 36 us, 2 threads).
+    // planes_per_task planes per parallel task: a task per plane costs more than the sums on
+    // small planes.
     result.compute_root()
         .fuse(c, n, plane_index)
         .split(plane_index, task, plane_index, planes_per_task(plane.x.extent() * plane.y.extent()),

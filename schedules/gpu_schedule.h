@@ -7,7 +7,7 @@
 // 1 included, is correct; intermediates that must have a constant shape round up instead, which
 // is safe because their sources are zero-padded or clamped (see ops.h).
 //
-// Verified for correctness on POCL (OpenCL on the CPU). No GPU was at hand, so the tile sizes
+// Verified for correctness on POCL (OpenCL on the CPU) and not timed on a GPU: the tile sizes
 // below are first choices from the usual rules (coalesced x, 128-256 threads a block, a few
 // kilobytes of shared memory), not measured ones.
 #pragma once

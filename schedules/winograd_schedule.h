@@ -18,13 +18,11 @@
 //   The transformed weights are an input, made once per weight tensor (schedule_winograd_weights).
 // "wplane" computes v and m_block for the whole plane first, m_block one (ex, ey) at a time.
 //
-// Measured, one core of the 2-core AVX2 machine, 3x3 64 -> 64 at 256 x 256 (JIT prototype):
-//   tmp stored (ex, j, tx) (ex innermost: a 36-way interleave per store)   48.8 ms
-//   tmp stored tile vectors dense                                           35.0 ms
-//   v stored (tx, ex, ey, ci) rather than (tx, ci, ex, ey) (36 rows at 4 KiB strides)  30.5 ms
-//   chunks of 16 / 32 / 64 tiles: 30.3 / 28.5 / 27.0 ms; at 64 x 64 x 256 channels
-//   31.0 / 32.1 / 33.3 ms; 32 tiles (4 vectors) is kept for both.
-//   (The direct conv: 57 ms.)
+// tmp stores tile vectors dense (not ex innermost, a 36-way interleave per store); v stores
+// (tx, ex, ey, ci), not 36 rows at 4 KiB strides; chunks are 32 tiles (4 vectors), the best
+// compromise between 256 x 256 x 64 and 64 x 64 x 256. One core of a 2-core AVX2 Zen 2, 3x3
+// 64 -> 64 at 256 x 256 (JIT): 28.5 ms, against 57 for the direct conv. Each choice's
+// measurements: docs/schedules.md.
 #pragma once
 
 #include "Halide.h"
@@ -98,8 +96,7 @@ inline void schedule_input_transform(const WinogradStage &s, int lanes, bool pla
         Func tmp = w.tmp;
         std::vector<Var> b = tmp.args();  // (ex, j, tx, ty, ci, n)
         // tmp allocated once per tile row (plane) or chunk (row), not per input channel: its
-        // size is a runtime value, so each allocation went to the heap (4096 for W1's 8 x 8 x
-        // 1024 stage).
+        // size is a runtime value, so each allocation is a heap allocation.
         tmp.compute_at(v, a[4])
             .hoist_storage(plane ? LoopLevel(v, vrow) : row_level)
             .reorder_storage(b[2], b[0], b[1], b[3], b[4], b[5])  // tile vectors dense
@@ -135,11 +132,9 @@ inline void register_accumulators(Halide::Func m, const Halide::RVar &ci, const 
 //       on planes 2 tiles wide, 2 x 2), accumulated over ci: per input channel, the block's
 //       2 weight vectors (consecutive in the packed layout) and one broadcast value per tile
 //     z, output: the output transform of the block, vectors along channels
-// Measured (JIT prototype, 2 threads, 3x3 at 16 x 16 and 8 x 8): 512 -> 512 at 16 x 16 4.4 ms
-// (wplane 5.4, direct 6.9 in the network); 256 -> 256 at 16 x 16 0.92 ms (direct 1.64);
-// 1024 -> 1024 at 8 x 8 7.0 ms (direct 7.3): there the 151 MB of packed weights stream at
-// 22 GB/s. With the weights packed (co, ci, ex, ey) instead of in blocks, each block's stream
-// over ci crossed a page per step: 48 ms at 8 x 8 x 1024.
+// JIT, 2 threads, 3x3 512 -> 512 at 16 x 16: 4.4 ms, against 5.4 for wplane. The weights come
+// in blocks of 16 output channels, so that each block's stream over ci is consecutive memory
+// (packed (co, ci, ex, ey), it crosses a page per step).
 inline void schedule_winograd_channels(const WinogradStage &s, const Halide::Target &t) {
     using namespace Halide;
     const int lanes = float_lanes(t);
@@ -207,7 +202,7 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
     const int lanes = blocking.lanes;
     const int co_block = params.co_block > 0 ? params.co_block : blocking.co_block;
     const int vectors = 2;                   // tiles per register tile: 2 vectors (12 or 16 accumulators)
-    const int chunk_tiles = 2 * vectors * lanes;  // 4 vectors of tiles: see the measurements above
+    const int chunk_tiles = 2 * vectors * lanes;  // 4 vectors of tiles: see the file's header
     const WinogradFuncs &w = s.w;
 
     Func output = s.output;
@@ -268,9 +263,9 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
         }
         m.compute_at(m_block, txo);
         // Tile rows before channels: each channel's broadcast weight is used by both tile rows
-        // of a narrow register tile right away. With channels first, all 6 broadcasts stayed
-        // live beside 12 accumulators and 4 spilled per input channel: 3x3 256 -> 256 at 32 x 32
-        // (JIT prototype, 2 threads) 6.67 -> 2.69 ms, 512 -> 512 at 16 x 16 11.4 -> 5.4 ms.
+        // of a narrow register tile right away. Channels first would keep all 6 broadcasts live
+        // beside 12 accumulators and spill 4 per input channel (JIT, 2 threads, 3x3 256 -> 256
+        // at 32 x 32: 2.69 ms, against 6.67 channels first).
         register_accumulators(m, w.channels.x, b[2], b[3], b[4], lanes);
     }
 
@@ -294,8 +289,8 @@ inline void schedule_winograd(const WinogradStage &s, const Halide::Target &t, c
 // The weight transform (ops::winograd_weights) into packed(coi, ci, e, cob), parallel over
 // blocks of output channels. Per input channel, the 9 taps of the block's channels are transposed
 // to co-major (one gather per tap and vector), then both transform passes run on dense vectors.
-// Measured (512 -> 512, when it ran inside the conv on every call): 26 ms with the transforms
-// reading the weights directly, 14 ms transposed; now it runs once per weight tensor.
+// It runs once per weight tensor; transposed, the transforms of a 512 -> 512 conv take 14 ms,
+// against 26 reading the weights directly.
 inline void schedule_winograd_weights(Halide::Func packed, Halide::Func gw, Halide::Func taps,
                                       const Halide::Target &t) {
     using namespace Halide;
