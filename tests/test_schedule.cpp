@@ -38,6 +38,17 @@ ScheduleTable every_stage_of(const std::string &stage_name, const std::string &v
     return *t;
 }
 
+// The key of a 3x3 stride-1 64 -> 64 norm_prelu_conv2d stage at batch 1 (height and width unset).
+ScheduleEntry conv3x3_key() {
+    ScheduleEntry key;
+    key.stage = "norm_prelu_conv2d";
+    key.kernel_h = key.kernel_w = 3;
+    key.step_h = key.step_w = 1;
+    key.in_channels = key.out_channels = 64;
+    key.batch = 1;
+    return key;
+}
+
 std::string parse_error(const std::string &text) {
     auto t = ScheduleTable::parse(text, "t.txt");
     REQUIRE_FALSE(t.ok());
@@ -120,12 +131,7 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
     REQUIRE(t.ok());
     CHECK(t->rules().target == "x86-64-avx2");
     REQUIRE(t->rules().entries.size() == 4);
-    ScheduleEntry key;
-    key.stage = "norm_prelu_conv2d";
-    key.kernel_h = key.kernel_w = 3;
-    key.step_h = key.step_w = 1;
-    key.in_channels = key.out_channels = 64;
-    key.batch = 1;
+    ScheduleEntry key = conv3x3_key();
     key.height = key.width = 256;
     CHECK(t->rules().variant_for(key) == "co4");
     key.width = 128;
@@ -159,12 +165,7 @@ TEST_CASE("schedule tables parse, match and print", "[schedule]") {
 }
 
 TEST_CASE("the built-in policy picks Winograd and the at-source products where they pay", "[schedule]") {
-    ScheduleEntry key;
-    key.stage = "norm_prelu_conv2d";
-    key.kernel_h = key.kernel_w = 3;
-    key.step_h = key.step_w = 1;
-    key.in_channels = key.out_channels = 64;
-    key.batch = 1;
+    ScheduleEntry key = conv3x3_key();
     auto at = [&](int64_t height, int64_t width, const std::string &target = "x86-64-avx2") {
         key.height = height;
         key.width = width;

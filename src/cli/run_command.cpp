@@ -91,11 +91,12 @@ Expected<double> psnr(const Tensor &x, const Tensor &clean) {
     return mse > 0 ? 10.0 * std::log10(1.0 / mse) : INFINITY;
 }
 
-// Progress on stderr: a redrawn bar on a terminal, plain lines otherwise.
+// Progress on stderr: a redrawn bar on a terminal, plain lines otherwise; none for `total` 0.
 class Progress {
 public:
     explicit Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
     void advance(size_t images) {
+        if (total_ == 0) return;
         done_ += images;
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
         const double rate = s > 0 ? double(done_) / s : 0;
@@ -129,13 +130,16 @@ std::string default_model_path() {
     return "denoiser.safetensors (bundled default: not found next to the ae2d binary; pass --model)";
 }
 
+// Runs the items, batching same-sized single images. One input file to one output file
+// (`single`) is a batch of one that also reports its time, the comparison with --compare, and
+// what it wrote.
 class Runner {
 public:
-    Runner(const Model &model, const RunOptions &o) : model_(model), o_(o) {}
+    Runner(const Model &model, const RunOptions &o, bool single) : model_(model), o_(o), single_(single) {}
 
-    // Runs every item, batching same-sized single images; returns how many failed.
+    // Returns how many items failed.
     size_t run_all(std::vector<Item> &items) {
-        Progress progress(items.size());
+        Progress progress(single_ ? 0 : items.size());
         std::map<std::vector<int64_t>, std::vector<Item *>> pending;
         auto flush = [&](std::vector<Item *> &batch) {
             if (batch.empty()) return;
@@ -173,11 +177,16 @@ private:
             x.data.clear();
             for (const Item *it : batch) x.data.insert(x.data.end(), it->x.data.begin(), it->x.data.end());
         }
+        const auto t0 = std::chrono::steady_clock::now();
         auto y = model_.forward(x);
+        const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
         if (!y) {
             for (const Item *it : batch) report_failure(*it, y.status());
             return;
         }
+        if (single_)
+            std::printf("%s: %s -> %s in %.1f ms\n", model_.config().to_string().c_str(),
+                        shape_to_string(x.shape).c_str(), shape_to_string(y->shape).c_str(), dt.count());
         const int64_t per_image = y->numel() / y->shape[0];
         for (size_t i = 0; i < batch.size(); ++i) {
             const Item &it = *batch[i];
@@ -186,27 +195,61 @@ private:
                 yi.shape[0] = 1;
                 yi.data.assign(y->data.begin() + int64_t(i) * per_image, y->data.begin() + int64_t(i + 1) * per_image);
             }
-            if (!o_.clean.empty()) report_psnr(it, yi);
-            Status ok = write_output(it.output, std::move(yi), it.bit_depth);
-            if (!ok) report_failure(it, ok);
+            Status ok = o_.compare.empty() ? Status::Ok() : report_comparison(yi);
+            if (ok && !o_.clean.empty()) ok = report_psnr(it, yi);
+            if (ok) ok = write_output(it.output, std::move(yi), it.bit_depth);
+            if (!ok) {
+                report_failure(it, ok);
+                continue;
+            }
+            if (single_) std::printf("wrote %s\n", it.output.c_str());
         }
     }
 
-    void report_psnr(const Item &it, const Tensor &y) {
+    // The largest difference of `y` to the --compare reference.
+    Status report_comparison(const Tensor &y) const {
+        auto ref = io::read_npy(o_.compare);
+        if (!ref) return ref.status();
+        if (ref->shape != y.shape)
+            return Status::Error(o_.compare + ": shape " + shape_to_string(ref->shape) + ", the output is " +
+                                 shape_to_string(y.shape));
+        double max_diff = 0, max_ref = 0;
+        bool nan_seen = false;  // std::max drops NaN: a NaN difference must still show
+        for (size_t i = 0; i < ref->data.size(); ++i) {
+            const double d = std::fabs(double(y.data[i]) - double(ref->data[i]));
+            nan_seen = nan_seen || std::isnan(d);
+            max_diff = std::max(max_diff, d);
+            max_ref = std::max(max_ref, double(std::fabs(ref->data[i])));
+        }
+        if (nan_seen) max_diff = NAN;
+        std::printf("compared with %s: max |y - ref| = %.3g, max |ref| = %.3g, ratio %.3g\n", o_.compare.c_str(),
+                    max_diff, max_ref, max_ref > 0 ? max_diff / max_ref : max_diff);
+        return Status::Ok();
+    }
+
+    // PSNR of the input and of the output against the clean image (--clean: a file, or a
+    // directory holding one of the same name).
+    Status report_psnr(const Item &it, const Tensor &y) const {
         const fs::path clean = fs::is_directory(o_.clean) ? fs::path(o_.clean) / fs::path(it.input).filename()
                                                            : fs::path(o_.clean);
         Item c;
         c.input = clean.string();
         Status ok = read_input(c);
-        auto before = ok ? psnr(it.x, c.x) : Expected<double>(ok);
-        auto after = ok ? psnr(y, c.x) : Expected<double>(ok);
-        if (!before || !after) return report_failure(it, before ? after.status() : before.status());
-        std::printf("%s: PSNR %.2f dB -> %.2f dB (%+.2f dB) against %s\n", it.input.c_str(), *before, *after,
-                    *after - *before, c.input.c_str());
+        if (!ok) return ok;
+        auto before = psnr(it.x, c.x), after = psnr(y, c.x);
+        if (!before || !after) return (before ? after.status() : before.status()).with_context(c.input);
+        if (single_)
+            std::printf("PSNR against %s: input %.2f dB, output %.2f dB (%+.2f dB)\n", c.input.c_str(), *before,
+                        *after, *after - *before);
+        else
+            std::printf("%s: PSNR %.2f dB -> %.2f dB (%+.2f dB) against %s\n", it.input.c_str(), *before, *after,
+                        *after - *before, c.input.c_str());
+        return Status::Ok();
     }
 
     const Model &model_;
     const RunOptions &o_;
+    const bool single_;
     size_t failures_ = 0;
 };
 
@@ -280,52 +323,11 @@ void run(RunOptions o) {
         else fail(ok);
     }
 
-    if (todo.size() == 1 && items->size() == 1) {  // one file: report time and optional comparison
-        Item &it = todo.front();
-        Status ok = read_input(it);
-        if (!ok) return fail(ok);
-        const auto t0 = std::chrono::steady_clock::now();
-        auto y = model.forward(it.x);
-        const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-        if (!y) return fail(y.status().with_context(it.input));
-        std::printf("%s: %s -> %s in %.1f ms\n", model.config().to_string().c_str(),
-                    shape_to_string(it.x.shape).c_str(), shape_to_string(y->shape).c_str(), dt.count());
-        if (!o.compare.empty()) {
-            auto ref = io::read_npy(o.compare);
-            if (!ref) return fail(ref.status());
-            if (ref->shape != y->shape)
-                return fail(o.compare + ": shape " + shape_to_string(ref->shape) + ", the output is " +
-                            shape_to_string(y->shape));
-            double max_diff = 0, max_ref = 0;
-            bool nan_seen = false;  // std::max drops NaN: a NaN difference must still show
-            for (size_t i = 0; i < ref->data.size(); ++i) {
-                const double d = std::fabs(double(y->data[i]) - double(ref->data[i]));
-                nan_seen = nan_seen || std::isnan(d);
-                max_diff = std::max(max_diff, d);
-                max_ref = std::max(max_ref, double(std::fabs(ref->data[i])));
-            }
-            if (nan_seen) max_diff = NAN;
-            std::printf("compared with %s: max |y - ref| = %.3g, max |ref| = %.3g, ratio %.3g\n", o.compare.c_str(),
-                        max_diff, max_ref, max_ref > 0 ? max_diff / max_ref : max_diff);
-        }
-        if (!o.clean.empty()) {
-            Item c;
-            c.input = o.clean;
-            Status okc = read_input(c);
-            if (!okc) return fail(okc);
-            auto before = psnr(it.x, c.x), after = psnr(*y, c.x);
-            if (!before || !after) return fail((before ? after.status() : before.status()).with_context(o.clean));
-            std::printf("PSNR against %s: input %.2f dB, output %.2f dB (%+.2f dB)\n", o.clean.c_str(), *before,
-                        *after, *after - *before);
-        }
-        ok = write_output(it.output, std::move(*y), it.bit_depth);
-        if (!ok) return fail(ok);
-        std::printf("wrote %s\n", it.output.c_str());
-        return;
-    }
-    Runner runner(model, o);
+    const bool single = todo.size() == 1 && items->size() == 1;
+    Runner runner(model, o, single);
     const size_t failed = runner.run_all(todo);
-    std::printf("%zu of %zu inputs written to %s\n", todo.size() - failed, items->size(), o.output.c_str());
+    if (!single)
+        std::printf("%zu of %zu inputs written to %s\n", todo.size() - failed, items->size(), o.output.c_str());
 }
 
 }  // namespace
