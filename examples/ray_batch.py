@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Denoise a directory of PNG images on a Ray cluster with ae2d:
-read_images -> map_batches(ae2d.ray.Predictor) -> write_images.
+read_images -> map_batches(ae2d.ray.Predictor) -> write (write_images with input names).
 
     python examples/ray_batch.py SRC_DIR DST_DIR [--model M] [--address ADDR]
                                  [--workers N] [--threads T] [--batch-size K]
@@ -15,6 +15,13 @@ import argparse
 import os
 import sys
 import time
+
+
+def _zero_cpus(fn):
+    """Zero CPUs for a read or write: named num_cpus where Ray has it, else ray_remote_args."""
+    import inspect
+    params = inspect.signature(fn).parameters
+    return {"num_cpus": 0} if "num_cpus" in params else {"ray_remote_args": {"num_cpus": 0}}
 
 
 def main(argv=None):
@@ -44,20 +51,19 @@ def main(argv=None):
     if a.address:
         ray.init(address=a.address, log_to_driver=False)
     else:
-        # The reads and writes take a tenth of a CPU each, so WORKERS actors of THREADS CPUs
-        # fill the local instance.
-        ray.init(num_cpus=a.workers * a.threads + 1, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=a.workers * a.threads, include_dashboard=False, log_to_driver=False)
     try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = False
+        ray.data.DataContext.get_current().enable_progress_bars = False
         start = time.perf_counter()
+        # The actors hold the CPUs (THREADS each); reading and writing PNGs take none, so that
+        # WORKERS actors may fill a cluster of WORKERS x THREADS CPUs.
         ds = ray.data.read_images([os.path.join(os.path.abspath(a.src), f) for f in files], include_paths=True,
-                                  ray_remote_args={"num_cpus": 0.1})
+                                  **_zero_cpus(ray.data.read_images))
         ds = ds.map_batches(ae2d.ray.Predictor, fn_constructor_kwargs={"model": model, "threads": a.threads},
-                            concurrency=a.workers, num_cpus=a.threads, batch_size=a.batch_size,
-                            batch_format="numpy")
-        ds.write_images(os.path.abspath(a.dst), column="image", file_format="png",
-                        filename_provider=ae2d.ray.KeepFileName(), ray_remote_args={"num_cpus": 0.1})
+                            compute=ray.data.ActorPoolStrategy(size=a.workers), num_cpus=a.threads,
+                            batch_size=a.batch_size, batch_format="numpy")
+        # write_images, but each file named after its input (ae2d.ray.ImageSink)
+        ds.write_datasink(ae2d.ray.ImageSink(os.path.abspath(a.dst)), **_zero_cpus(ds.write_datasink))
         seconds = time.perf_counter() - start
     finally:
         ray.shutdown()

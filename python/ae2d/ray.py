@@ -3,15 +3,14 @@
     import ray, ae2d.ray
     ds = ray.data.read_images(src, include_paths=True)
     ds = ds.map_batches(ae2d.ray.Predictor, fn_constructor_kwargs={"model": None},   # None: bundled denoiser
-                        concurrency=2, batch_size=8, num_cpus=1)
-    ds.write_images(dst, column="image", file_format="png",
-                    filename_provider=ae2d.ray.KeepFileName())
+                        compute=ray.data.ActorPoolStrategy(size=2), batch_size=8, num_cpus=1)
+    ds.write_datasink(ae2d.ray.ImageSink(dst))        # write_images, each file named after its input
 
 Each actor loads the model once. A batch's `image` column holds (H, W) or (H, W, C) uint8 or
 uint16 arrays, of mixed sizes; they are scaled to [0, 1] as `ae2d run` scales a PNG (8-bit / 255,
 16-bit / 65535, alpha dropped), run in groups of the same size, and written back at the input's
 dtype as `ae2d run` writes a PNG (clamped to [0, 1], NaN to 0, rounded), by the library's own
-conversion. So the PNGs that write_images makes equal `ae2d run`'s, pixel for pixel.
+conversion. So the PNGs written equal `ae2d run`'s, pixel for pixel.
 """
 
 import os
@@ -21,7 +20,7 @@ import numpy as np
 import ae2d
 from . import _ae2d
 
-__all__ = ["Predictor", "KeepFileName", "image_to_planes", "planes_to_image"]
+__all__ = ["Predictor", "ImageSink", "image_to_planes", "planes_to_image"]
 
 
 def _image_array(img):
@@ -91,13 +90,31 @@ class Predictor:
         return result
 
 
-def KeepFileName(extension=".png"):
-    """A Ray Data FilenameProvider that names each output after its row's `path` (read_images
-    with include_paths=True): out/<input's stem><extension>, as `ae2d run` names outputs."""
-    from ray.data.datasource import FilenameProvider
+def ImageSink(path, column="image", path_column="path"):
+    """A Ray Data datasink (Dataset.write_datasink) that writes each row's `column` as a PNG named
+    after its input, <path>/<stem of the row's `path_column`>.png, as `ae2d run` names outputs
+    (read_images with include_paths=True gives `path`). It is Ray's RowBasedFileDatasink, as
+    write_images uses, with the row's own name: since Ray 2.5x a FilenameProvider names files per
+    task only. uint16 gray images are written as 16-bit PNGs."""
+    import io
+    import posixpath
 
-    class _KeepFileName(FilenameProvider):
-        def get_filename_for_row(self, row, task_index, block_index, row_index):
-            return os.path.splitext(os.path.basename(row["path"]))[0] + extension
+    from PIL import Image
+    from ray.data.datasource import RowBasedFileDatasink
 
-    return _KeepFileName()
+    class _ImageSink(RowBasedFileDatasink):
+        def __init__(self):
+            super().__init__(path, file_format="png")
+
+        def write_row_to_file(self, row, file):
+            buffer = io.BytesIO()
+            Image.fromarray(np.asarray(row[column])).save(buffer, format="png")
+            file.write(buffer.getvalue())
+
+        def write_block(self, block, block_index, ctx):
+            for row in block.iter_rows(public_row_format=False):
+                name = os.path.splitext(os.path.basename(str(row[path_column])))[0] + ".png"
+                with self.open_output_stream(posixpath.join(self.path, name)) as f:
+                    self.write_row_to_file(row, f)
+
+    return _ImageSink()

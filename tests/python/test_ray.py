@@ -2,6 +2,7 @@
 (8-bit and 16-bit gray, several sizes) gives the same PNGs as `ae2d run`, file by file."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,7 +29,9 @@ def ray_cluster(tmp_path_factory):
     ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
     port = _free_port()
     tmp = tmp_path_factory.mktemp("ray")
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
+    # Ray 2.5x+ clusters require a token: one made here, given to every client through the env.
+    os.environ.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    env = dict(os.environ)
     log = open(tmp / "ray_start.log", "w")
     head = subprocess.Popen(
         [ray_cli, "start", "--head", "--block", "--num-cpus", "2", "--node-ip-address", "127.0.0.1", "--port",
@@ -48,6 +51,8 @@ def ray_cluster(tmp_path_factory):
             time.sleep(1)
         yield address
     finally:
+        for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+            os.environ.pop(k, None)
         try:
             os.killpg(head.pid, signal.SIGTERM)  # the head, its raylet, GCS and workers: ours only
         except ProcessLookupError:
