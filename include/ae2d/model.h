@@ -115,6 +115,11 @@ public:
     // call's output for the same input shape, a pass allocates nothing on the heap: the plan
     // and the activation arena are cached per shape (profiling aside).
     Status forward_into(const Tensor &input, Tensor &output, ForwardProfile *profile = nullptr) const;
+    // The same on memory the caller owns, without a copy in or out (language bindings use it):
+    // `input` holds the B*C*H*W floats of `input_shape`, row-major; `output` holds `output_floats`
+    // floats, exactly the size of output_shape(input_shape), and must not overlap the input.
+    Status forward_view(const float *input, const std::vector<int64_t> &input_shape, float *output,
+                        int64_t output_floats, ForwardProfile *profile = nullptr) const;
 
     // Times every compiled variant of each stage on inputs of `input_shape` (ae2d::tune in
     // ae2d/tune.h, which also tunes on several shapes).

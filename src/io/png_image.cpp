@@ -233,7 +233,6 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
     } catch (const std::exception &) {
         return fail("out of memory for " + std::to_string(W) + " x " + std::to_string(H) + " pixels");
     }
-    const float maxv = sixteen ? 65535.0f : 255.0f;
     for (size_t y = 0; y < H; ++y) {
         const uint8_t *row = st.rows[y];
         for (size_t x = 0; x < W; ++x) {
@@ -241,7 +240,7 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
                 const size_t i = x * in_c + c;
                 // 16-bit PNG samples are big-endian.
                 const unsigned v = sixteen ? (row[2 * i] << 8) | row[2 * i + 1] : row[i];
-                img.pixels.data[(c * H + y) * W + x] = static_cast<float>(v) / maxv;  // divide, so 51 -> exactly 51.0f/255
+                img.pixels.data[(c * H + y) * W + x] = sample_to_float(v, st.bit_depth);
             }
         }
     }
@@ -274,14 +273,11 @@ Status write_png(const std::string &path, const Tensor &chw, int bit_depth) {
     st.limits = ae2d::limits();
     const size_t bps = bit_depth / 8;
     if (!alloc_rows(&st, static_cast<size_t>(W * C) * bps)) return fail(std::string("image too large: ") + st.error);
-    const float maxv = bit_depth == 16 ? 65535.0f : 255.0f;
     for (int64_t y = 0; y < H; ++y) {
         uint8_t *row = st.rows[y];
         for (int64_t x = 0; x < W; ++x) {
             for (int64_t c = 0; c < C; ++c) {
-                float v = chw.data[(c * H + y) * W + x];
-                v = std::isnan(v) ? 0.0f : std::clamp(v, 0.0f, 1.0f);
-                const auto q = static_cast<unsigned>(std::lround(v * maxv));
+                const unsigned q = float_to_sample(chw.data[(c * H + y) * W + x], bit_depth);
                 const size_t i = static_cast<size_t>(x * C + c);
                 if (bit_depth == 16) {
                     row[2 * i] = static_cast<uint8_t>(q >> 8);

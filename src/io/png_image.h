@@ -1,6 +1,8 @@
 // PNG images as (C, H, W) float tensors in [0, 1].
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,6 +11,18 @@
 #include "ae2d/tensor.h"
 
 namespace ae2d::io {
+
+// The scaling of one sample, shared by the PNG codec and the Python binding (ae2d.ray scales the
+// images Ray decodes with it, so its outputs equal `ae2d run`'s): an 8-bit sample v is v / 255,
+// a 16-bit one v / 65535 (a division, so 51 -> exactly 51.0f / 255).
+inline float sample_to_float(unsigned v, int bit_depth) {
+    return static_cast<float>(v) / (bit_depth == 16 ? 65535.0f : 255.0f);
+}
+// The inverse for writing: clamped to [0, 1], NaN to 0, rounded to the nearest level.
+inline unsigned float_to_sample(float v, int bit_depth) {
+    v = std::isnan(v) ? 0.0f : std::clamp(v, 0.0f, 1.0f);
+    return static_cast<unsigned>(std::lround(v * (bit_depth == 16 ? 65535.0f : 255.0f)));
+}
 
 struct Image {
     Tensor pixels;      // (C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1]

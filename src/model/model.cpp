@@ -1,6 +1,8 @@
 #include "ae2d/model.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <new>
 
 #include "HalideRuntime.h"
@@ -114,6 +116,47 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
     return out;
 }
 
+Status Model::Impl::run_plan(const runtime::ExecutionPlan &p, const Shape4 &s, const float *input, float *output,
+                             ForwardProfile *profile, const std::function<Status()> &oom) const {
+    const Impl &impl = *this;
+    runtime::StageProfile stage_profile;
+    int64_t arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
+    if (impl.backend == Backend::Cpu) {
+        auto arena = impl.take_arena(s, p.memory.arena_floats);
+        if (!arena) return oom();
+        Status ok = runtime::execute(p, *impl.weights, impl.packed.get(), input, output, arena->data(),
+                                     profile ? &stage_profile : nullptr);
+        impl.give_back(s, std::move(arena));
+        if (!ok) return ok;
+    } else {
+        auto arena = impl.take_device_arena(s, p);
+        if (!arena) return arena.status();
+        Status ok = runtime::execute_on_device(p, *impl.device_weights, **arena, input, output,
+                                               profile ? &stage_profile : nullptr);
+        arena_bytes = (*arena)->bytes;
+        impl.give_back(s, std::move(*arena));
+        if (!ok) return ok;
+    }
+    if (profile) {
+        profile->seconds_by_stage_kind.clear();
+        profile->stages_timed.clear();
+        for (const runtime::StageTime &t : stage_profile.stages) {
+            const graph::Stage &st = p.graph.stages[t.stage];
+            const std::string kind = graph::stage_kind_name(st.kind);
+            profile->seconds_by_stage_kind[kind] += t.seconds;
+            profile->stages_timed.push_back(
+                {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds,
+                 runtime::stage_variant_names(runtime::stage_library(st))[size_t(t.variant)]});
+        }
+        profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
+        profile->stages = static_cast<int>(p.graph.stages.size());
+        profile->macs = runtime::count_macs(p);
+        profile->auto_stages = stage_profile.auto_stages;
+        profile->auto_fallbacks = stage_profile.auto_fallbacks;
+    }
+    return Status::Ok();
+}
+
 Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *profile) const {
     const Limits limits = ae2d::limits();
     auto s = as_nchw(input.shape, limits);  // also bounds numel(), so it cannot overflow
@@ -138,42 +181,32 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
             return oom();
         }
     }
-    runtime::StageProfile stage_profile;
-    int64_t arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
-    if (impl_->backend == Backend::Cpu) {
-        auto arena = impl_->take_arena(*s, p.memory.arena_floats);
-        if (!arena) return oom();
-        Status ok = runtime::execute(p, *impl_->weights, impl_->packed.get(), input.data.data(), out.data.data(), arena->data(),
-                                     profile ? &stage_profile : nullptr);
-        impl_->give_back(*s, std::move(arena));
-        if (!ok) return ok;
-    } else {
-        auto arena = impl_->take_device_arena(*s, p);
-        if (!arena) return arena.status();
-        Status ok = runtime::execute_on_device(p, *impl_->device_weights, **arena, input.data.data(), out.data.data(),
-                                               profile ? &stage_profile : nullptr);
-        arena_bytes = (*arena)->bytes;
-        impl_->give_back(*s, std::move(*arena));
-        if (!ok) return ok;
-    }
-    if (profile) {
-        profile->seconds_by_stage_kind.clear();
-        profile->stages_timed.clear();
-        for (const runtime::StageTime &t : stage_profile.stages) {
-            const graph::Stage &st = p.graph.stages[t.stage];
-            const std::string kind = graph::stage_kind_name(st.kind);
-            profile->seconds_by_stage_kind[kind] += t.seconds;
-            profile->stages_timed.push_back(
-                {st.module, kind, runtime::describe_stage(p, st), runtime::stage_macs(p, st), t.seconds,
-                 runtime::stage_variant_names(runtime::stage_library(st))[size_t(t.variant)]});
-        }
-        profile->arena_bytes = arena_bytes;  // on a GPU: the device memory of the intermediates
-        profile->stages = static_cast<int>(p.graph.stages.size());
-        profile->macs = runtime::count_macs(p);
-        profile->auto_stages = stage_profile.auto_stages;
-        profile->auto_fallbacks = stage_profile.auto_fallbacks;
-    }
-    return Status::Ok();
+    return impl_->run_plan(p, *s, input.data.data(), out.data.data(), profile, oom);
+}
+
+Status Model::forward_view(const float *input, const std::vector<int64_t> &input_shape, float *output,
+                           int64_t output_floats, ForwardProfile *profile) const {
+    const Limits limits = ae2d::limits();
+    auto s = as_nchw(input_shape, limits);  // also bounds numel(), so it cannot overflow
+    if (!s) return s.status();
+    if (input == nullptr || output == nullptr) return Status::Error("forward_view: the input or output is null");
+    auto plan = impl_->plan_for(*s, limits);  // checks max_forward_bytes before any allocation
+    if (!plan) return plan.status();
+    const runtime::ExecutionPlan &p = **plan;
+    const Shape4 o = p.graph.values[p.graph.output].shape;
+    if (output_floats != o.numel())
+        return Status::Error("the output " + shape_to_string({o.n, o.c, o.h, o.w}) + " needs " +
+                             std::to_string(o.numel()) + " floats, the output buffer holds " +
+                             std::to_string(output_floats));
+    const auto in_begin = reinterpret_cast<uintptr_t>(input), out_begin = reinterpret_cast<uintptr_t>(output);
+    const auto in_end = in_begin + uintptr_t(s->numel()) * sizeof(float);
+    const auto out_end = out_begin + uintptr_t(o.numel()) * sizeof(float);
+    if (in_begin < out_end && out_begin < in_end) return Status::Error("the output buffer overlaps the input");
+    auto oom = [&] {
+        return Status::Error("out of memory for a forward pass on " + shape_to_string(input_shape) + " (" +
+                             std::to_string(p.memory.arena_floats * 4) + " bytes)");
+    };
+    return impl_->run_plan(p, *s, input, output, profile, oom);
 }
 
 void set_num_threads(int threads) { halide_set_num_threads(threads); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,11 @@ struct Model::Impl {
     void give_back(const Shape4 &s, std::unique_ptr<runtime::DeviceArena> arena) const {
         put_idle(s, &ShapeEntry::free_device_arenas, std::move(arena));
     }
+
+    // Runs plan `p` (its input shape `s`) from `input` into `output` (the output value's numel()
+    // floats), filling `profile` if given; `oom` makes the out-of-memory error.
+    Status run_plan(const runtime::ExecutionPlan &p, const Shape4 &s, const float *input, float *output,
+                    ForwardProfile *profile, const std::function<Status()> &oom) const;
 
 private:
     using ShapeKey = std::array<int64_t, 4>;  // (n, c, h, w): a lookup allocates nothing
