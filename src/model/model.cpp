@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <new>
 
 #include "HalideRuntime.h"
@@ -116,14 +115,25 @@ Expected<Tensor> Model::forward(const Tensor &input, ForwardProfile *profile) co
     return out;
 }
 
+namespace {
+
+// The error of a forward pass that found no memory.
+Status out_of_memory(const std::vector<int64_t> &input_shape, int64_t pass_bytes) {
+    return Status::Error("out of memory for a forward pass on " + shape_to_string(input_shape) + " (" +
+                         std::to_string(pass_bytes) + " bytes)");
+}
+
+}  // namespace
+
 Status Model::Impl::run_plan(const runtime::ExecutionPlan &p, const Shape4 &s, const float *input, float *output,
-                             ForwardProfile *profile, const std::function<Status()> &oom) const {
+                             ForwardProfile *profile, const std::vector<int64_t> &input_shape,
+                             int64_t pass_bytes) const {
     const Impl &impl = *this;
     runtime::StageProfile stage_profile;
     int64_t arena_bytes = p.memory.arena_floats * static_cast<int64_t>(sizeof(float));
     if (impl.backend == Backend::Cpu) {
         auto arena = impl.take_arena(s, p.memory.arena_floats);
-        if (!arena) return oom();
+        if (!arena) return out_of_memory(input_shape, pass_bytes);
         Status ok = runtime::execute(p, *impl.weights, impl.packed.get(), input, output, arena->data(),
                                      profile ? &stage_profile : nullptr);
         impl.give_back(s, std::move(arena));
@@ -168,20 +178,17 @@ Status Model::forward_into(const Tensor &input, Tensor &out, ForwardProfile *pro
     if (!plan) return plan.status();
     const runtime::ExecutionPlan &p = **plan;
     const Shape4 o = p.graph.values[p.graph.output].shape;
-    auto oom = [&] {
-        return Status::Error("out of memory for a forward pass on " + shape_to_string(input.shape) + " (" +
-                             std::to_string((p.memory.arena_floats + o.numel()) * 4) + " bytes)");
-    };
+    const int64_t pass_bytes = (p.memory.arena_floats + o.numel()) * 4;
     const int64_t out_shape[4] = {o.n, o.c, o.h, o.w};
     if (out.shape.size() != 4 || !std::equal(out.shape.begin(), out.shape.end(), out_shape) ||
         static_cast<int64_t>(out.data.size()) != o.numel()) {
         try {
             out = Tensor({o.n, o.c, o.h, o.w});
         } catch (const std::bad_alloc &) {
-            return oom();
+            return out_of_memory(input.shape, pass_bytes);
         }
     }
-    return impl_->run_plan(p, *s, input.data.data(), out.data.data(), profile, oom);
+    return impl_->run_plan(p, *s, input.data.data(), out.data.data(), profile, input.shape, pass_bytes);
 }
 
 Status Model::forward_view(const float *input, const std::vector<int64_t> &input_shape, float *output,
@@ -202,11 +209,7 @@ Status Model::forward_view(const float *input, const std::vector<int64_t> &input
     const auto in_end = in_begin + uintptr_t(s->numel()) * sizeof(float);
     const auto out_end = out_begin + uintptr_t(o.numel()) * sizeof(float);
     if (in_begin < out_end && out_begin < in_end) return Status::Error("the output buffer overlaps the input");
-    auto oom = [&] {
-        return Status::Error("out of memory for a forward pass on " + shape_to_string(input_shape) + " (" +
-                             std::to_string(p.memory.arena_floats * 4) + " bytes)");
-    };
-    return impl_->run_plan(p, *s, input, output, profile, oom);
+    return impl_->run_plan(p, *s, input, output, profile, input_shape, p.memory.arena_floats * 4);
 }
 
 void set_num_threads(int threads) { halide_set_num_threads(threads); }

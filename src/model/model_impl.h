@@ -2,7 +2,6 @@
 #pragma once
 
 #include <array>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -99,9 +98,10 @@ struct Model::Impl {
     }
 
     // Runs plan `p` (its input shape `s`) from `input` into `output` (the output value's numel()
-    // floats), filling `profile` if given; `oom` makes the out-of-memory error.
+    // floats), filling `profile` if given. Out of memory, the error names `input_shape` and
+    // `pass_bytes`. Allocates nothing once the shape's arena exists.
     Status run_plan(const runtime::ExecutionPlan &p, const Shape4 &s, const float *input, float *output,
-                    ForwardProfile *profile, const std::function<Status()> &oom) const;
+                    ForwardProfile *profile, const std::vector<int64_t> &input_shape, int64_t pass_bytes) const;
 
 private:
     using ShapeKey = std::array<int64_t, 4>;  // (n, c, h, w): a lookup allocates nothing
