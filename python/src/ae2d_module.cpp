@@ -64,6 +64,18 @@ private:
     std::shared_ptr<const ae2d::Model> model_;
 };
 
+// The seconds forward_view took in this thread's last forward call: bench/python_overhead.py
+// subtracts it from the time of the same call seen from Python.
+thread_local double last_forward_seconds = 0;
+
+ae2d::Status timed_forward(const ae2d::Model &m, const float *x, const std::vector<int64_t> &shape, float *y,
+                           int64_t n) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ae2d::Status ok = m.forward_view(x, shape, y, n);
+    last_forward_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return ok;
+}
+
 std::vector<int64_t> shape_of(const Input &x) {
     return {int64_t(x.shape(0)), int64_t(x.shape(1)), int64_t(x.shape(2)), int64_t(x.shape(3))};
 }
@@ -78,7 +90,7 @@ nb::ndarray<nb::numpy, float, nb::ndim<4>> forward_new(const PyModel &self, cons
     ae2d::Status ok;
     {
         nb::gil_scoped_release release;
-        ok = m->forward_view(x.data(), shape, data, n);
+        ok = timed_forward(*m, x.data(), shape, data, n);
     }
     if (!ok) raise_value(ok.message());
     return nb::ndarray<nb::numpy, float, nb::ndim<4>>(data, {size_t(o[0]), size_t(o[1]), size_t(o[2]), size_t(o[3])},
@@ -97,7 +109,7 @@ void forward_out(const PyModel &self, const Input &x, Output &out) {
     ae2d::Status ok;
     {
         nb::gil_scoped_release release;
-        ok = m->forward_view(x.data(), shape, out.data(), int64_t(out.size()));
+        ok = timed_forward(*m, x.data(), shape, out.data(), int64_t(out.size()));
     }
     if (!ok) raise_value(ok.message());
 }
@@ -187,6 +199,7 @@ NB_MODULE(_ae2d, m) {
             out.emplace_back(ae2d::backend_name(s.backend), s.compiled, s.usable, s.detail);
         return out;
     });
+    m.def("_last_forward_seconds", [] { return last_forward_seconds; });
     m.def("cpu_target", [] { return ae2d::cpu_target(); });
     m.def("limits", [] {
         const ae2d::Limits l = ae2d::limits();
