@@ -195,7 +195,7 @@ private:
                 yi.shape[0] = 1;
                 yi.data.assign(y->data.begin() + int64_t(i) * per_image, y->data.begin() + int64_t(i + 1) * per_image);
             }
-            Status ok = o_.compare.empty() ? Status::Ok() : report_comparison(yi);
+            Status ok = single_ && !o_.compare.empty() ? report_comparison(yi) : Status::Ok();
             if (ok && !o_.clean.empty()) ok = report_psnr(it, yi);
             if (ok) ok = write_output(it.output, std::move(yi), it.bit_depth);
             if (!ok) {

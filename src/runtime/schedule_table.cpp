@@ -24,8 +24,6 @@ const ShippedTable kShippedTables[] = {
 
 constexpr int64_t kAny = ScheduleEntry::kAny, kNone = ScheduleEntry::kNone;
 
-bool field_matches(int64_t pattern, int64_t value) { return pattern == kAny || pattern == value; }
-
 std::string field_text(int64_t v) { return v == kAny ? "*" : v == kNone ? "-" : std::to_string(v); }
 
 std::string pair_text(int64_t a, int64_t b) {

@@ -2,6 +2,7 @@
 // tests make on them (include/ae2d/schedule.h has the lookup order and the text format).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct ScheduleRules {
 private:
     const ScheduleEntry *nearest_entry(const ScheduleEntry &key) const;
 };
+
+// Whether a table field (a value, or ScheduleEntry::kAny for "*") admits `value`.
+inline bool field_matches(int64_t pattern, int64_t value) { return pattern == ScheduleEntry::kAny || pattern == value; }
 
 // Whether `variant` is built for the stage of `key` and runs its shape ("*" fields match
 // anything): the Winograd ones ("wino", "wplane", "wcvec", "w2cvec") need a 3x3 kernel at

@@ -1,4 +1,5 @@
 // The variant registry's lookups: names, rows and the shapes each variant runs.
+#include "runtime/schedule_table.h"
 #include "runtime/variant_entry_points.h"
 
 namespace ae2d::runtime {
@@ -29,8 +30,6 @@ const Library *find_library(const std::string &name) {
         if (name == l.name) return &l;
     return nullptr;
 }
-
-bool field_matches(int64_t pattern, int64_t value) { return pattern == ScheduleEntry::kAny || pattern == value; }
 
 }  // namespace
 
