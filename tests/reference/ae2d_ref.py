@@ -13,6 +13,8 @@ definition), not from mdnc. It provides:
     torch's Conv2d, InstanceNorm2d, PReLU, Upsample). `net.nlayers` as in mdnc.
   * summary_lines(net, input_chw): the mdnc/torchsummary table, as a list of
     lines (no "number of layers" line; see summary_text() for the seed layout).
+  * the stacks' ex_planes / export_hidden options and center_crop_to(), which
+    unet2d_ref.UNet2d builds on (AE2d uses neither option).
   * summary_text(net, input_chw): "The number of convolutional layers along the
     depth is N." + the table + trailing newline, i.e. the seed's Output block.
   * deepest_hw(...) / check_input_hw(...): input-size validity (> 1 element per IN plane).
@@ -45,20 +47,20 @@ __all__ = ['AE2d', 'summary_lines', 'summary_text', 'save_safetensors', 'load_sa
 # ----------------------------------------------------------------------------
 # Configuration helpers
 # ----------------------------------------------------------------------------
-def _norm_kernel(kernel_size):
+def _norm_kernel(kernel_size, arch='AE2d'):
     '''Validate kernel_size; return it as an int or a 2-tuple (kept as given).'''
     if isinstance(kernel_size, (list, tuple)):
         if len(kernel_size) != 2:
-            raise ValueError('AE2d: kernel_size must be an int or a pair (kh, kw), got {0!r}'.format(kernel_size))
+            raise ValueError('{0}: kernel_size must be an int or a pair (kh, kw), got {1!r}'.format(arch, kernel_size))
         ks = tuple(int(k) for k in kernel_size)
     else:
         ks = int(kernel_size)
     for k in (ks if isinstance(ks, tuple) else (ks,)):
         if k < 1:
-            raise ValueError('AE2d: kernel sizes must be positive, got {0!r}'.format(kernel_size))
+            raise ValueError('{0}: kernel sizes must be positive, got {1!r}'.format(arch, kernel_size))
         if k % 2 == 0:
-            raise ValueError('AE2d: even kernel size {0!r} is not supported (the original module fails at '
-                             'the residual add: shape off by one); use an odd kernel'.format(kernel_size))
+            raise ValueError('{0}: even kernel size {1!r} is not supported (the original module fails at '
+                             'the residual add: shape off by one); use an odd kernel'.format(arch, kernel_size))
     return ks
 
 
@@ -86,13 +88,23 @@ def _is_stride(stride):
     return any(s > 1 for s in _pair(stride))
 
 
-def _block_depth(block):
+def _block_depth(block, arch='AE2d'):
     b = block.casefold()
     if b == 'bottleneck':
         return 3
     if b == 'plain':
         return 2
-    raise ValueError('AE2d: block must be "plain" or "bottleneck", got {0!r}'.format(block))
+    raise ValueError('{0}: block must be "plain" or "bottleneck", got {1!r}'.format(arch, block))
+
+
+def _check_layers(layers, arch='AE2d'):
+    '''layers as a list of ints: at least 2 entries, all positive.'''
+    layers = [int(v) for v in layers]
+    if len(layers) < 2:
+        raise ValueError('{0}: layers must contain at least 2 values, got {1!r}'.format(arch, layers))
+    if any(v < 1 for v in layers):
+        raise ValueError('{0}: layers entries must be positive, got {1!r}'.format(arch, layers))
+    return layers
 
 
 # ----------------------------------------------------------------------------
@@ -157,32 +169,65 @@ class _BlockBottleneckNd(nn.Module):
         return res + bch
 
 
+def center_crop_to(x, ref_hw):
+    '''x cropped per spatial axis to g = min(size, ref), starting at (size - g) // 2.'''
+    sl = [Ellipsis]
+    for size, ref in zip(x.shape[2:], ref_hw):
+        g = min(size, ref)
+        st = (size - g) // 2
+        sl.append(slice(st, st + g))
+    return x[tuple(sl)]
+
+
 class _BlockResStkNd(nn.Module):
-    def __init__(self, cin, cout, block, ks, ps, stride, levels, hidden=None, direction='down'):
+    '''Stack(cin, cout, hidden h, m levels, s, dir) of the spec, with UNet2d's two options.
+
+    ex_planes > 0 (UNet2d decoder stacks): forward(x, x_sk) crops x and x_sk to their common
+    spatial size (each centred in its own), concatenates them along channels, x first, and runs
+    the blocks on cin + ex_planes channels (conv_list[0], or conv_scale when m = 1, and its
+    shortcut read that width).
+    export_hidden (UNet2d encoder stacks): forward returns (output, the tensor that entered
+    conv_scale), the latter being the stack's own input when m = 1.
+    '''
+
+    def __init__(self, cin, cout, block, ks, ps, stride, levels, hidden=None, direction='down',
+                 ex_planes=0, export_hidden=False):
         super().__init__()
         if levels < 1:
             raise ValueError('AE2d: every entry of layers must be >= 1')
         Block = _BlockBottleneckNd if block.casefold() == 'bottleneck' else _BlockPlainNd
         h = hidden if hidden else cout
+        self.ex_planes = int(ex_planes)
+        self.export_hidden = bool(export_hidden)
+        first_in = cin + self.ex_planes
         self.conv_list = nn.ModuleList()
         for i in range(levels - 1):
-            self.conv_list.append(Block(cin if i == 0 else h, h, ks, ps, stride=1, direction='down'))
-        self.conv_scale = Block(h if levels > 1 else cin, cout, ks, ps, stride=stride, direction=direction)
+            self.conv_list.append(Block(first_in if i == 0 else h, h, ks, ps, stride=1, direction='down'))
+        self.conv_scale = Block(h if levels > 1 else first_in, cout, ks, ps, stride=stride, direction=direction)
 
-    def forward(self, x):
+    def forward(self, x, x_sk=None):
+        if self.ex_planes:
+            if x_sk is None:
+                raise ValueError('_BlockResStkNd: a stack with ex_planes = {0} takes a skip tensor'.format(
+                    self.ex_planes))
+            common = [min(a, b) for a, b in zip(x.shape[2:], x_sk.shape[2:])]
+            x = torch.cat((center_crop_to(x, common), center_crop_to(x_sk, common)), dim=1)
+        elif x_sk is not None:
+            raise ValueError('_BlockResStkNd: a stack without ex_planes takes no skip tensor')
         for layer in self.conv_list:
             x = layer(x)
-        return self.conv_scale(x)
+        out = self.conv_scale(x)
+        return (out, x) if self.export_hidden else out
+
+
+def _nlayers(layers, block_depth):
+    return block_depth * layers[-1] + sum(2 * block_depth * v for v in layers[:-1]) + 2
 
 
 class AE2d(nn.Module):
     def __init__(self, channel, layers, block='bottleneck', kernel_size=3, in_planes=1, out_planes=1):
         super().__init__()
-        layers = [int(v) for v in layers]
-        if len(layers) < 2:
-            raise ValueError('AE2d: layers must contain at least 2 values, got {0!r}'.format(layers))
-        if any(v < 1 for v in layers):
-            raise ValueError('AE2d: layers entries must be positive, got {0!r}'.format(layers))
+        layers = _check_layers(layers)
         self._layers = layers
         self._block_depth = _block_depth(block)
         self.kernel_size = _norm_kernel(kernel_size)
@@ -207,17 +252,11 @@ class AE2d(nn.Module):
 
     @property
     def nlayers(self):
-        d = self._block_depth
-        return d * self._layers[-1] + sum(2 * d * v for v in self._layers[:-1]) + 2
+        return _nlayers(self._layers, self._block_depth)
 
     @staticmethod
     def cropping(x, ref_hw):
-        sl = [Ellipsis]
-        for size, ref in zip(x.shape[2:], ref_hw):
-            g = min(size, ref)
-            st = (size - g) // 2
-            sl.append(slice(st, st + g))
-        return x[tuple(sl)]
+        return center_crop_to(x, ref_hw)
 
     def forward(self, x):
         x = self.conv_first(x)
@@ -271,16 +310,23 @@ def summary_lines(net, input_chw):
     over 20 characters is shown as first 8 + '...' + last 9; batch shown as -1;
     sizes in MB assume 4 bytes per number; "Forward/backward pass size" counts
     each row's output twice.
+
+    A module that returns a tuple (UNet2d's encoder stacks: output, skip) shows
+    its first output's shape on its row and each further output on a line of
+    its own with empty name and parameter columns (trailing spaces included),
+    and every output counts in the pass size, as mdnc.contribs.torchsummary
+    prints it. AE2d modules return single tensors only.
     '''
     rows = []
     hooks = []
 
     def hook(module, inp, out):
         name = '{0}-{1}'.format(type(module).__name__, len(rows) + 1)
-        shape = [-1] + list(out.shape[1:])
+        outs = out if isinstance(out, (list, tuple)) else (out,)
+        shapes = [[-1] + list(o.shape[1:]) for o in outs]
         nb = sum(int(np.prod(list(p.shape))) for p in module.parameters(recurse=False))
         nbt = sum(int(np.prod(list(p.shape))) for p in module.parameters(recurse=False) if p.requires_grad)
-        rows.append((name, shape, nb, nbt))
+        rows.append((name, shapes, nb, nbt))
 
     for m in net.modules():
         if not isinstance(m, (nn.Sequential, nn.ModuleList)):
@@ -297,12 +343,14 @@ def summary_lines(net, input_chw):
     fmt = '{:>20}  {:>25} {:>15}'
     lines = ['-' * 64, fmt.format('Layer (type)', 'Output Shape', 'Param #'), '=' * 64]
     total_params = trainable = total_output = 0
-    for name, shape, nb, nbt in rows:
+    for name, shapes, nb, nbt in rows:
         disp = '{0}...{1}'.format(name[:8], name[-9:]) if len(name) > 20 else name
-        lines.append(fmt.format(disp, str(shape), '{0:,}'.format(nb)))
+        lines.append(fmt.format(disp, str(shapes[0]), '{0:,}'.format(nb)))
+        lines += [fmt.format('', str(shape), '') for shape in shapes[1:]]
         total_params += nb
         trainable += nbt
-        total_output += int(np.prod(shape))  # negative (batch -1); abs() below, as torchsummary
+        for shape in shapes:
+            total_output += int(np.prod(shape))  # negative (batch -1); abs() below, as torchsummary
     total_input_size = abs(int(np.prod(input_chw)) * -1 * 4. / (1024 ** 2.))
     total_output_size = abs(2. * total_output * 4. / (1024 ** 2.))
     total_params_size = abs(total_params * 4. / (1024 ** 2.))
