@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # -*- coding: UTF-8 -*-
-'''Generate the AE2d test fixtures and summary texts (deterministic).
+'''Generate the AE2d and UNet2d test fixtures and summary texts (deterministic).
 
 Regenerate with (from the repository root; Debian python3-torch + python3-numpy):
 
@@ -14,19 +14,23 @@ Writes:
                                       computed in float64 from the weights as read back from
                                       the .safetensors file (so F16/BF16 rounding is included),
                                       then cast to float32
-  tests/fixtures/manifest.json        [{name, config{channel, layers, block, kernel_size,
+  tests/fixtures/manifest.json        [{name, config{[arch,] channel, layers, block, kernel_size,
                                       in_planes, out_planes}, input_shape, has_metadata, dtype,
-                                      nlayers, max_abs_output}]
+                                      nlayers, max_abs_output}]; config.arch is "UNet2d" for the
+                                      UNet2d cases (unet_*) and absent for AE2d
   tests/data/seed_summary.txt         the seed's Output block (re-extracted from the seed page
                                       /work/shared/seed/AE2d.md, or $AE2D_SEED, when present)
   tests/data/summary_<name>.txt       the same layout for other configurations
-  tests/data/summaries.json           [{file, channel, layers, block, kernel_size, in_planes,
-                                      out_planes, input_shape [C, H, W]}]
+  tests/data/summaries.json           [{file, [arch,] channel, layers, block, kernel_size,
+                                      in_planes, out_planes, input_shape [C, H, W]}]; arch is
+                                      "UNet2d" for the UNet2d summaries and absent for AE2d
 
 Weights: conv ~ N(0, 2 / fan_in); InstanceNorm weight ~ U(0.5, 1.5), bias ~ 0.2 N(0, 1);
 PReLU slopes ~ U(0.05, 0.5); conv_final bias ~ 0.5 N(0, 1) pushed away from 0. Inputs ~ N(0, 1).
-The script checks every output (max|y| > 1e-2, not dominated by one value) and that the
-reference reproduces the seed summary exactly; it exits non-zero otherwise.
+The __metadata__ "arch" is "AE2d" or "UNet2d". The script checks every output (max|y| > 1e-2,
+not dominated by one value), that the reference reproduces the seed summary exactly and the
+UNet2d spec's figures (unet2d_ref.self_check), and that the spec's no-metadata rule
+(unet2d_ref.arch_from_shapes) tells every fixture's architecture; it exits non-zero otherwise.
 '''
 
 import json
@@ -40,6 +44,7 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ae2d_ref as ref  # noqa: E402
+import unet2d_ref  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 FIX = os.path.join(ROOT, 'tests', 'fixtures')
@@ -58,6 +63,19 @@ CASES = [
     ('plain_k3_d2_1x9', 4, [1, 2], 'plain', 3, 1, 2, 2, 1, 9, True, 'F32'),
 ]
 
+# UNet2d cases, same columns; weight and input seeds continue after CASES'.
+UNET_CASES = [
+    ('unet_bneck_k3_d3', 8, [2, 2, 3], 'bottleneck', 3, 1, 2, 1, 37, 45, True, 'F32'),
+    ('unet_plain_k3_d2_b3', 6, [1, 2], 'plain', 3, 3, 1, 3, 20, 17, True, 'F32'),
+    ('unet_bneck_k31_d4_nometa', 4, [2, 2, 2, 1], 'bottleneck', [3, 1], 1, 1, 1, 33, 5, False, 'F32'),
+    ('unet_plain_k5_d3_f16', 5, [1, 2, 2], 'plain', 5, 2, 1, 1, 15, 12, True, 'F16'),
+    ('unet_bneck_k3_d4', 6, [2, 3, 2, 1], 'bottleneck', 3, 2, 2, 1, 31, 27, True, 'F32'),
+    ('unet_plain_k3_d5_nometa', 4, [1, 2, 2, 2, 1], 'plain', 3, 1, 1, 1, 35, 40, False, 'F32'),
+    ('unet_bneck_k1_d2_b2', 4, [2, 2], 'bottleneck', 1, 1, 3, 2, 9, 7, True, 'F32'),
+    ('unet_plain_k3_d3_1x9', 4, [2, 2, 1], 'plain', 3, 1, 2, 2, 1, 9, True, 'F32'),
+    ('unet_seedlike_c4', 4, [2, 2, 2, 2, 3], 'bottleneck', 3, 3, 1, 1, 64, 63, True, 'F32'),
+]
+
 # file, channel, layers, block, kernel_size, in_planes, out_planes, input_shape (C, H, W)
 SUMMARIES = [
     ('seed_summary.txt', 64, [2, 2, 2, 2, 3], 'bottleneck', 3, 3, 1, [3, 64, 63]),
@@ -65,10 +83,18 @@ SUMMARIES = [
     ('summary_bneck_k5.txt', 4, [1, 2, 2], 'bottleneck', 5, 1, 2, [1, 30, 17]),
 ]
 
+# UNet2d summaries, same columns: the spec's reference configuration and the seed's network.
+UNET_SUMMARIES = [
+    ('summary_unet_bneck_c8.txt', 8, [2, 2, 3], 'bottleneck', 3, 1, 2, [1, 37, 45]),
+    ('summary_unet_seed.txt', 64, [2, 2, 2, 2, 3], 'bottleneck', 3, 3, 1, [3, 64, 63]),
+]
 
-def metadata_for(channel, layers, block, kernel_size, in_planes, out_planes):
+ARCHS = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
+
+
+def metadata_for(channel, layers, block, kernel_size, in_planes, out_planes, arch='AE2d'):
     return {
-        'arch': 'AE2d',
+        'arch': arch,
         'channel': str(channel),
         'layers': json.dumps(list(layers)),          # e.g. "[2, 2]"
         'block': block,
@@ -125,10 +151,14 @@ def make_summaries():
         with open(seed_path, 'w') as f:
             f.write(extract_seed_output(SEED_PAGE))
     entries = []
-    ok = True
-    for fname, ch, layers, block, ks, cin, cout, chw in SUMMARIES:
+    bad = unet2d_ref.self_check()
+    for b in bad:
+        print('ERROR: UNet2d reference: ' + b, file=sys.stderr)
+    ok = not bad
+    for arch, (fname, ch, layers, block, ks, cin, cout, chw) in (
+            [('AE2d', s) for s in SUMMARIES] + [('UNet2d', s) for s in UNET_SUMMARIES]):
         torch.manual_seed(0)
-        net = ref.AE2d(ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout)
+        net = ARCHS[arch](ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout)
         text = ref.summary_text(net, tuple(chw))
         path = os.path.join(DATA, fname)
         if fname == 'seed_summary.txt':
@@ -143,8 +173,12 @@ def make_summaries():
             with open(path, 'w') as f:
                 f.write(text)
             print('wrote {0} ({1} lines)'.format(fname, len(text.splitlines())))
-        entries.append({'file': fname, 'channel': ch, 'layers': layers, 'block': block, 'kernel_size': ks,
-                        'in_planes': cin, 'out_planes': cout, 'input_shape': chw})
+        entry = {'file': fname}
+        if arch != 'AE2d':
+            entry['arch'] = arch
+        entry.update({'channel': ch, 'layers': layers, 'block': block, 'kernel_size': ks,
+                      'in_planes': cin, 'out_planes': cout, 'input_shape': chw})
+        entries.append(entry)
     with open(os.path.join(DATA, 'summaries.json'), 'w') as f:
         json.dump(entries, f, indent=2)
         f.write('\n')
@@ -155,12 +189,13 @@ def make_fixtures():
     torch.set_num_threads(1)
     manifest = []
     ok = True
-    print('{:<22} {:>10} {:>9} {:>9} {:>9}'.format('case', 'dtype', 'max|y|', 'rms(y)', 'max/rms'))
-    for idx, (name, ch, layers, block, ks, cin, cout, B, H, W, has_meta, dtype) in enumerate(CASES):
+    print('{:<26} {:>10} {:>9} {:>9} {:>9}'.format('case', 'dtype', 'max|y|', 'rms(y)', 'max/rms'))
+    cases = [('AE2d', c) for c in CASES] + [('UNet2d', c) for c in UNET_CASES]
+    for idx, (arch, (name, ch, layers, block, ks, cin, cout, B, H, W, has_meta, dtype)) in enumerate(cases):
         ref.check_input_hw(layers, ks, H, W)
-        net = ref.AE2d(ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout)
+        net = ARCHS[arch](ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout)
         sd = random_state_dict(net, seed=1000 + idx)
-        meta = metadata_for(ch, layers, block, ks, cin, cout) if has_meta else None
+        meta = metadata_for(ch, layers, block, ks, cin, cout, arch) if has_meta else None
         st_path = os.path.join(FIX, name + '.safetensors')
         ref.save_safetensors(st_path, sd, meta, dtype=dtype)
 
@@ -170,6 +205,10 @@ def make_fixtures():
         for k in sd:
             want = sd[k].to(ref._ST_DTYPES[dtype]).to(torch.float64)
             assert torch.equal(loaded[k], want), k
+        told = unet2d_ref.arch_from_shapes(loaded)
+        if told != arch:
+            print('ERROR: the no-metadata rule tells {0} from {1}, a {2}'.format(told, name, arch), file=sys.stderr)
+            ok = False
         net = net.double().eval()
         net.load_state_dict(loaded, strict=True)
 
@@ -184,14 +223,16 @@ def make_fixtures():
         mx = float(np.abs(y).max())
         rms = float(np.sqrt(np.mean(y * y)))
         ratio = mx / rms
-        print('{:<22} {:>10} {:>9.4g} {:>9.4g} {:>9.3g}'.format(name, dtype, mx, rms, ratio))
+        print('{:<26} {:>10} {:>9.4g} {:>9.4g} {:>9.3g}'.format(name, dtype, mx, rms, ratio))
         if not (mx > 1e-2 and mx < 1e3 and ratio < 8.0 and float(y.std()) > 1e-3):
             print('ERROR: output of {0} is degenerate'.format(name), file=sys.stderr)
             ok = False
+        config = {} if arch == 'AE2d' else {'arch': arch}
+        config.update({'channel': ch, 'layers': layers, 'block': block, 'kernel_size': ks,
+                       'in_planes': cin, 'out_planes': cout})
         manifest.append({
             'name': name,
-            'config': {'channel': ch, 'layers': layers, 'block': block, 'kernel_size': ks,
-                       'in_planes': cin, 'out_planes': cout},
+            'config': config,
             'input_shape': [B, cin, H, W],
             'has_metadata': has_meta,
             'dtype': dtype,
