@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 # -*- coding: UTF-8 -*-
-'''Export a PyTorch mdnc AE2d checkpoint to a safetensors file that `ae2d` reads.
+'''Export a PyTorch mdnc AE2d or UNet2d checkpoint to a safetensors file that `ae2d` reads.
 
 Usage (from the repository root; Debian python3-torch + python3-numpy, no other dependency):
 
     /usr/bin/python3 tools/export_mdnc.py CHECKPOINT OUT.safetensors \\
-        [--channel 64] [--layers 2,2,2,2] [--block bottleneck|plain] [--kernel-size 3 | 3,1] \\
-        [--in-planes 1] [--out-planes 1] [--dtype F32|F16|BF16] \\
+        [--arch AE2d|UNet2d] [--channel 64] [--layers 2,2,2,2] [--block bottleneck|plain] \\
+        [--kernel-size 3 | 3,1] [--in-planes 1] [--out-planes 1] [--dtype F32|F16|BF16] \\
         [--verify] [--ae2d build/ae2d] [--verify-shape B,C,H,W] [--seed 0]
 
 CHECKPOINT may be
@@ -15,19 +15,24 @@ CHECKPOINT may be
   * a dict holding either of those under 'state_dict' or 'model' (training checkpoints),
   * a .safetensors file (re-export, e.g. to another dtype or to add the metadata).
 A 'module.' prefix (DataParallel) is stripped. Instance-norm running-stat buffers (running_mean,
-running_var, num_batches_tracked) are dropped with a note: AE2d always normalises with instance
-statistics, so they never take part.
+running_var, num_batches_tracked) are dropped with a note: AE2d and UNet2d always normalise with
+instance statistics, so they never take part.
 
+The architecture (--arch) is the pickled module's class name when that is AE2d or UNet2d, else a
+re-exported file's metadata, else read off the shapes: a UNet2d's decoder stacks' first blocks
+read twice their stack's input channels (its skip connections), an AE2d's read them once.
 Configuration flags that are left out are read off the tensor names and shapes (channel,
 in/out planes and kernel from conv_first/conv_final, block from the presence of conv3, layers
 from the conv_list counts). The tensors are then checked against the reference model built from
-the configuration (tests/reference/ae2d_ref.py): every expected tensor must be present with its
-shape and no other tensor may be; otherwise the script lists the missing, unexpected and
-mis-shaped tensors and exits with status 1.
+the configuration (tests/reference/ae2d_ref.py, unet2d_ref.py): every expected tensor must be
+present with its shape and no other tensor may be; otherwise the script lists the missing,
+unexpected and mis-shaped tensors and exits with status 1. A UNet2d with layers[j] = 1 for some
+1 <= j <= n-2 is refused (status 1): the original module cannot run it.
 
 The output holds the tensors in the reference's state_dict order, stored as --dtype (default F32),
 with __metadata__ = {arch, channel, layers, block, kernel_size, in_planes, out_planes}, all strings
-(layers and kernel_size as JSON, e.g. "[2, 2, 2, 2]" and "3" or "[3, 1]").
+(arch "AE2d" or "UNet2d"; layers and kernel_size as JSON, e.g. "[2, 2, 2, 2]" and "3" or
+"[3, 1]").
 
 --verify reads the written file back, runs the PyTorch reference (float64, on the stored,
 rounded weights) and `AE2D run --model OUT --input X.npy --output Y.npy` on the same random input
@@ -50,8 +55,10 @@ import torch
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ae2d_ref as ref  # noqa: E402
+import unet2d_ref  # noqa: E402
 
 _BUFFER_SUFFIXES = ('.running_mean', '.running_var', '.num_batches_tracked')
+ARCHS = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
 
 
 class ExportError(Exception):
@@ -82,12 +89,26 @@ def _as_state_dict(obj, where):
     raise ExportError('{0}: unsupported checkpoint object of type {1}'.format(where, type(obj).__name__))
 
 
+def _module_arch(obj):
+    ''''AE2d' or 'UNet2d' when the checkpoint holds a module of that class (directly or under a
+    training dict's key), else None.'''
+    if isinstance(obj, torch.nn.Module):
+        name = type(obj).__name__
+        return name if name in ARCHS else None
+    if isinstance(obj, dict):
+        for key in ('state_dict', 'model', 'model_state_dict', 'net'):
+            if key in obj and isinstance(obj[key], (dict, torch.nn.Module)):
+                return _module_arch(obj[key])
+    return None
+
+
 def load_checkpoint(path):
+    '''(state_dict, safetensors metadata or None, architecture named by a pickled module or None).'''
     if not os.path.isfile(path):
         raise ExportError('{0}: no such file'.format(path))
     if path.lower().endswith('.safetensors'):
         sd, meta = ref.load_safetensors(path)
-        return collections.OrderedDict(sd), meta
+        return collections.OrderedDict(sd), meta, None
     try:
         obj = torch.load(path, map_location='cpu')
     except (ModuleNotFoundError, AttributeError) as e:
@@ -98,7 +119,7 @@ def load_checkpoint(path):
     sd = _as_state_dict(obj, path)
     if sd and all(k.startswith('module.') for k in sd):
         sd = collections.OrderedDict((k[len('module.'):], v) for k, v in sd.items())
-    return sd, None
+    return sd, None, _module_arch(obj)
 
 
 # ----------------------------------------------------------------------------
@@ -124,17 +145,24 @@ def _count_indices(sd, prefix):
     return max(idx) + 1 if idx else 0
 
 
-def infer_config(sd, meta=None):
-    '''Configuration read off the tensors (or a safetensors file's metadata); None where unknown.'''
-    cfg = dict(channel=None, layers=None, block=None, kernel_size=None, in_planes=None, out_planes=None)
-    if meta and meta.get('arch', 'AE2d') == 'AE2d' and 'channel' in meta:
+def infer_config(sd, meta=None, module_arch=None):
+    '''Configuration read off the tensors (or a safetensors file's metadata); None where unknown.
+
+    arch: the pickled module's class (module_arch) if given, else the metadata's, else the
+    spec's shape rule (unet2d_ref.arch_from_shapes).
+    '''
+    cfg = dict(arch=None, channel=None, layers=None, block=None, kernel_size=None, in_planes=None,
+               out_planes=None)
+    if meta and meta.get('arch', 'AE2d') in ARCHS and 'channel' in meta:
         try:
-            cfg.update(channel=int(meta['channel']), layers=json.loads(meta['layers']), block=meta['block'],
+            cfg.update(arch=module_arch or meta.get('arch', 'AE2d'),
+                       channel=int(meta['channel']), layers=json.loads(meta['layers']), block=meta['block'],
                        kernel_size=json.loads(meta['kernel_size']), in_planes=int(meta['in_planes']),
                        out_planes=int(meta['out_planes']))
             return cfg
         except (KeyError, ValueError):
             pass
+    cfg['arch'] = module_arch or unet2d_ref.arch_from_shapes(sd)
     w = sd.get('conv_first.weight')
     if w is not None and w.dim() == 4:
         cfg['channel'], cfg['in_planes'] = int(w.shape[0]), int(w.shape[1])
@@ -157,9 +185,11 @@ def infer_config(sd, meta=None):
     return cfg
 
 
-def resolve_config(args, sd, meta):
-    guess = infer_config(sd, meta)
+def resolve_config(args, sd, meta, module_arch=None):
+    guess = infer_config(sd, meta, module_arch)
     cfg = dict(guess)
+    if args.arch is not None:
+        cfg['arch'] = args.arch
     if args.channel is not None:
         cfg['channel'] = args.channel
     if args.layers is not None:
@@ -175,13 +205,17 @@ def resolve_config(args, sd, meta):
         cfg['in_planes'] = args.in_planes
     if args.out_planes is not None:
         cfg['out_planes'] = args.out_planes
-    inferred = [k for k in cfg if cfg[k] is not None and getattr(args, k) is None]
+    inferred = [k for k in cfg if cfg[k] is not None and getattr(args, k) is None
+                and not (k == 'arch' and module_arch)]
     if inferred and not meta:
         print('note: read off the tensors: ' + ', '.join('{0}={1!r}'.format(k, cfg[k]) for k in inferred))
     missing = [k for k, v in cfg.items() if v is None]
     if missing:
         raise ExportError('cannot tell {0} from the checkpoint; pass {1}'.format(
             ', '.join(missing), ' '.join('--' + m.replace('_', '-') for m in missing)))
+    why = unet2d_ref.unet_layers_error(cfg['channel'], cfg['layers']) if cfg['arch'] == 'UNet2d' else None
+    if why:
+        raise ExportError('UNet2d: ' + why)
     cfg['block'] = str(cfg['block']).lower()
     if cfg['block'] not in ('plain', 'bottleneck'):
         raise ExportError('--block must be plain or bottleneck, got {0!r}'.format(cfg['block']))
@@ -191,17 +225,22 @@ def resolve_config(args, sd, meta):
 
 
 def metadata(cfg):
-    return {'arch': 'AE2d', 'channel': str(cfg['channel']), 'layers': json.dumps(list(cfg['layers'])),
+    return {'arch': cfg['arch'], 'channel': str(cfg['channel']), 'layers': json.dumps(list(cfg['layers'])),
             'block': cfg['block'], 'kernel_size': json.dumps(cfg['kernel_size']),
             'in_planes': str(cfg['in_planes']), 'out_planes': str(cfg['out_planes'])}
 
 
 def build_reference(cfg):
     try:
-        return ref.AE2d(cfg['channel'], cfg['layers'], block=cfg['block'], kernel_size=cfg['kernel_size'],
-                        in_planes=cfg['in_planes'], out_planes=cfg['out_planes'])
+        return ARCHS[cfg['arch']](cfg['channel'], cfg['layers'], block=cfg['block'], kernel_size=cfg['kernel_size'],
+                                  in_planes=cfg['in_planes'], out_planes=cfg['out_planes'])
     except ValueError as e:
         raise ExportError(str(e))
+
+
+def describe(cfg):
+    '''E.g. "UNet2d(channel=64, layers=[2, 2], ...)".'''
+    return '{0}({1})'.format(cfg['arch'], ', '.join('{0}={1!r}'.format(k, v) for k, v in cfg.items() if k != 'arch'))
 
 
 def _fmt_shape(s):
@@ -222,8 +261,8 @@ def validate(sd, net, cfg):
                  if k in have and tuple(want[k].shape) != tuple(have[k].shape)]
     notfloat = [k for k in want if k in have and not torch.is_floating_point(have[k])]
     if missing or unexpected or misshaped or notfloat:
-        lines = ['checkpoint does not match AE2d({0}) ({1} tensors expected, {2} given):'.format(
-            ', '.join('{0}={1!r}'.format(k, v) for k, v in cfg.items()), len(want), len(have))]
+        lines = ['checkpoint does not match {0} ({1} tensors expected, {2} given):'.format(
+            describe(cfg), len(want), len(have))]
         if missing:
             lines.append('  missing ({0}):'.format(len(missing)))
             lines += ['    {0}  expected {1}'.format(k, _fmt_shape(want[k].shape)) for k in missing]
@@ -296,6 +335,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('checkpoint', help='.pt/.pth state_dict, pickled model, training dict, or .safetensors')
     ap.add_argument('output', help='output .safetensors path')
+    ap.add_argument('--arch', choices=sorted(ARCHS),
+                    help='AE2d or UNet2d (default: the module class, the metadata, or read off the shapes)')
     ap.add_argument('--channel', type=int)
     ap.add_argument('--layers', help='comma-separated, e.g. 2,2,2,2')
     ap.add_argument('--block', help='plain or bottleneck')
@@ -310,8 +351,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     try:
-        sd, meta = load_checkpoint(args.checkpoint)
-        cfg = resolve_config(args, sd, meta)
+        sd, meta, module_arch = load_checkpoint(args.checkpoint)
+        cfg = resolve_config(args, sd, meta, module_arch)
         net = build_reference(cfg)
         tensors = validate(sd, net, cfg)
         out_dir = os.path.dirname(os.path.abspath(args.output))
@@ -320,9 +361,8 @@ def main(argv=None):
         ref.save_safetensors(tmp, tensors, metadata(cfg), dtype=args.dtype)
         os.replace(tmp, args.output)
         nparam = sum(int(t.numel()) for t in tensors.values())
-        print('wrote {0}: AE2d({1}), {2} tensors, {3:,} parameters, {4}, {5:,} bytes'.format(
-            args.output, ', '.join('{0}={1!r}'.format(k, v) for k, v in cfg.items()), len(tensors), nparam,
-            args.dtype, os.path.getsize(args.output)))
+        print('wrote {0}: {1}, {2} tensors, {3:,} parameters, {4}, {5:,} bytes'.format(
+            args.output, describe(cfg), len(tensors), nparam, args.dtype, os.path.getsize(args.output)))
         if args.verify:
             return verify(args.output, cfg, args)
         return 0
