@@ -6,7 +6,7 @@ Run from anywhere, best with the .venv-peers venv from bench/peers/setup_peers.s
 from PyPI, plus ONNX Runtime for the check of the exported graph). Debian's python3-torch 1.13
 (/usr/bin/python3) works too; it then skips the ONNX Runtime check.
 
-    .venv-peers/bin/python bench/peers/export_workloads.py            # W1..W4
+    .venv-peers/bin/python bench/peers/export_workloads.py            # W1..W6
     .venv-peers/bin/python bench/peers/export_workloads.py --workloads W1
     .venv-peers/bin/python bench/peers/export_workloads.py --network W2 --shapes 1x1x240x320,4x1x127x200
     .venv-peers/bin/python bench/peers/export_workloads.py --sweep    # the sweep's shapes, W2's and W4's nets
@@ -54,9 +54,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ae2d_ref as ref  # noqa: E402
+import unet2d_ref  # noqa: E402
 from make_fixtures import metadata_for, random_state_dict  # noqa: E402
 
 WORK = os.path.join(ROOT, 'bench', 'work')
+ARCHS = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
 
 sys.path.insert(0, HERE)
 import workloads as wls  # noqa: E402
@@ -64,9 +66,10 @@ from workloads import MODELS, WORKLOADS  # noqa: E402,F401  (kept importable fro
 
 
 def build_model(model_name):
-    '''(float32 eval AE2d with the model's fixed random weights, float64 state_dict, config).'''
+    '''(float32 eval AE2d or UNet2d with the model's fixed random weights, float64 state_dict,
+    config).'''
     cfg, seed = MODELS[model_name]
-    net = ref.AE2d(**cfg)
+    net = ARCHS[wls.arch_of(cfg)](**wls.net_kwargs(cfg))
     sd = random_state_dict(net, seed=seed)
     net.load_state_dict(sd, strict=True)  # copies into the float32 parameters
     return net.float().eval(), sd, cfg
@@ -156,7 +159,7 @@ def export_one(name, model_name, shape, in_seed, f64=True, threads=2):
     base = os.path.join(WORK, name)
 
     meta = metadata_for(cfg['channel'], cfg['layers'], cfg['block'], cfg['kernel_size'],
-                        cfg['in_planes'], cfg['out_planes'])
+                        cfg['in_planes'], cfg['out_planes'], arch=wls.arch_of(cfg))
     ref.save_safetensors(base + '.safetensors', sd, meta, dtype='F32')
 
     x = np.random.default_rng(in_seed).standard_normal(shape).astype(np.float32)
@@ -195,8 +198,8 @@ def export_one(name, model_name, shape, in_seed, f64=True, threads=2):
         'ort_version': chk[1] if chk else None,
     }
     opstr = ', '.join('{0}x{1}'.format(k, v) for k, v in sorted(entry['onnx_ops'].items())) if ops else 'n/a'
-    print('{0}: {1} {2} input {3}, {4:.2f} GMAC, torch {5} fwd {6:.2f} s, max|y| {7:.3g}'.format(
-        name, model_name, cfg['layers'], list(shape), macs / 1e9, torch.__version__, t_fwd,
+    print('{0}: {1} {2} {3} input {4}, {5:.2f} GMAC, torch {6} fwd {7:.2f} s, max|y| {8:.3g}'.format(
+        name, model_name, wls.arch_of(cfg), cfg['layers'], list(shape), macs / 1e9, torch.__version__, t_fwd,
         entry['max_abs_torch_out']))
     print('    onnx ops: {0}'.format(opstr))
     if f64_diff is not None:

@@ -5,7 +5,7 @@
 Needs the venv from bench/peers/setup_peers.sh. Workloads that are not exported yet are
 exported first (export_workloads.py --missing, in a subprocess):
 
-    .venv-peers/bin/python bench/peers/run_peers.py --threads 2                # W1..W4
+    .venv-peers/bin/python bench/peers/run_peers.py --threads 2                # W1..W6
     .venv-peers/bin/python bench/peers/run_peers.py --workloads W1 --runs 2 --engines torch,ort,openvino
     .venv-peers/bin/python bench/peers/run_peers.py --network W2 --shapes 1x1x240x320,4x1x127x200
     .venv-peers/bin/python bench/peers/run_peers.py --sweep                    # W2's and W4's nets, 12 sizes
@@ -17,7 +17,7 @@ Engines (--engines; default all, the sweep all but torch_debian):
                     skipped with a message and the ratio columns are left empty.
   torch             the running interpreter's PyTorch (the venv's 2.x from PyPI), eager,
                     float32, torch.set_num_threads(N), torch.inference_mode(); the net is rebuilt
-                    from W.safetensors (tests/reference/ae2d_ref.py)
+                    from W.safetensors (tests/reference/ae2d_ref.py, unet2d_ref.py)
   torch_compile     torch.compile(net, dynamic=False) of the same net, default backend (inductor)
                     and mode, compiled for the workload's shape by one call before any timing
                     (its compile time is reported, not timed). Skipped, with a message, on torch < 2.
@@ -508,8 +508,8 @@ def workload_table(wl, wl_meta, res, settings):
     desc = ''
     if wl_meta:
         c = wl_meta['config']
-        desc = ' AE2d({0}, {1}, {2}, k{3}, in {4}, out {5})'.format(
-            c['channel'], c['layers'], c['block'], c['kernel_size'], c['in_planes'], c['out_planes'])
+        desc = ' {0}({1}, {2}, {3}, k{4}, in {5}, out {6})'.format(
+            c.get('arch', 'AE2d'), c['channel'], c['layers'], c['block'], c['kernel_size'], c['in_planes'], c['out_planes'])
         desc += ', {0:.2f} GMAC'.format(wl_meta['conv_macs'] / 1e9)
     lines = ['', '### {0}: input {1},{2}, {3} threads, {4} runs in {5} chunks'.format(
         wl, shape_str(wl_meta), desc, settings['threads'], settings['runs'],

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # -*- coding: UTF-8 -*-
-'''One PyTorch eager AE2d served over a pipe: run_peers.py's engine for another interpreter.
+'''One PyTorch eager AE2d or UNet2d served over a pipe: run_peers.py's engine for another interpreter.
 
 run_peers.py runs in .venv-peers (PyTorch 2.x from PyPI). Its `torch_debian` engine is this
 script under Debian's /usr/bin/python3 (python3-torch 1.13), as a long-lived subprocess, so
@@ -31,15 +31,21 @@ ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 
 
 def load_net(path):
-    '''(float32 eval AE2d from a ae2d .safetensors file with __metadata__, torch module).'''
+    '''(float32 eval AE2d or UNet2d, by the metadata's arch, from a ae2d .safetensors file with
+    __metadata__, torch module).'''
     import torch
     sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
     import ae2d_ref as ref
+    import unet2d_ref
     sd, meta = ref.load_safetensors(path)
     cfg = dict(channel=int(meta['channel']), layers=json.loads(meta['layers']), block=meta['block'],
                kernel_size=json.loads(meta['kernel_size']), in_planes=int(meta['in_planes']),
                out_planes=int(meta['out_planes']))
-    net = ref.AE2d(**cfg)
+    arch = meta.get('arch', 'AE2d')
+    archs = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
+    if arch not in archs:
+        raise ValueError('{0}: unknown arch {1!r} in the metadata'.format(path, arch))
+    net = archs[arch](**cfg)
     net.load_state_dict(sd, strict=True)
     return net.float().eval(), torch
 

@@ -2,7 +2,8 @@
 '''Workload names and shapes shared by export_workloads.py and run_peers.py (no torch import).
 
 A workload is one network (with its fixed random weights) on one input shape. The named
-workloads W1-W4 are the ones the tables were tuned and reported on. Any other input shape
+workloads W1-W4 are the AE2d ones the tables were tuned and reported on; W5 and W6 are UNet2d
+networks (the seed's network with skips, and W2's). Any other input shape
 on one of their networks is a shape workload named `<model>-<B>x<C>x<H>x<W>`, e.g.
 `bneck4-1x1x240x320` is W2's network (same weights) on a 1x1x240x320 input.
 '''
@@ -14,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 WORK = os.path.join(ROOT, 'bench', 'work')
 
-# model name -> (AE2d kwargs, weight seed)
+# model name -> (network kwargs, weight seed); kwargs['arch'] names the class, AE2d when absent
 MODELS = {
     'seed': (dict(channel=64, layers=[2, 2, 2, 2, 3], block='bottleneck', kernel_size=3,
                   in_planes=3, out_planes=1), 5001),
@@ -22,6 +23,10 @@ MODELS = {
                     in_planes=1, out_planes=1), 5002),
     'plain3': (dict(channel=64, layers=[2, 1, 1], block='plain', kernel_size=3,
                     in_planes=1, out_planes=1), 5003),
+    'unet_seed': (dict(arch='UNet2d', channel=64, layers=[2, 2, 2, 2, 3], block='bottleneck', kernel_size=3,
+                       in_planes=3, out_planes=1), 5004),
+    'unet_bneck4': (dict(arch='UNet2d', channel=64, layers=[2, 2, 2, 2], block='bottleneck', kernel_size=3,
+                         in_planes=1, out_planes=1), 5005),
 }
 
 # workload -> (model name, input shape B, C, H, W, input seed)
@@ -30,6 +35,8 @@ WORKLOADS = {
     'W2': ('bneck4', (1, 1, 256, 256), 6002),
     'W3': ('bneck4', (4, 1, 256, 256), 6003),
     'W4': ('plain3', (1, 1, 512, 512), 6004),
+    'W5': ('unet_seed', (1, 3, 64, 63), 6005),
+    'W6': ('unet_bneck4', (1, 1, 256, 256), 6006),
 }
 
 # The sweep of sizes the schedule tables were not tuned on (the tuned ones: 64x63, 256x256,
@@ -42,6 +49,16 @@ SWEEP_SHAPES = ['1x97x131', '1x150x150', '4x96x96', '1x240x320', '4x127x200', '1
 NETWORK_LABEL = {}
 for _w, (_m, _s, _seed) in sorted(WORKLOADS.items()):
     NETWORK_LABEL.setdefault(_m, _w + ' net')
+
+
+def arch_of(cfg):
+    ''''AE2d' or 'UNet2d': the class of a MODELS configuration.'''
+    return cfg.get('arch', 'AE2d')
+
+
+def net_kwargs(cfg):
+    '''A MODELS configuration as the class's constructor arguments (without arch).'''
+    return {k: v for k, v in cfg.items() if k != 'arch'}
 
 
 def model_of(network):
