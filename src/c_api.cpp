@@ -93,6 +93,10 @@ ae2d_model *ae2d_model_load_backend(const char *path, const char *backend, char 
 
 void ae2d_model_free(ae2d_model *model) { delete model; }
 
+const char *ae2d_model_arch(const ae2d_model *model) {
+    return model ? ae2d::arch_name(model->model.config().arch) : nullptr;
+}
+
 int ae2d_model_channel(const ae2d_model *model) { return model ? model->model.config().channel : -1; }
 
 int ae2d_model_depth(const ae2d_model *model) { return model ? model->model.config().depth() : -1; }

@@ -29,6 +29,15 @@ Status Config::validate() const {
         return Status::Error("kernel_size must be odd on both axes, got (" + std::to_string(kernel_h) + ", " +
                              std::to_string(kernel_w) +
                              "): an even kernel makes the residual add of the original module fail");
+    if (arch == Arch::UNet2d)
+        for (int j = 1; j + 1 < depth(); ++j)
+            if (layers[j] == 1)
+                return Status::Error("layers[" + std::to_string(j) +
+                                     "] = 1 cannot run as a UNet2d: encoder stack " + std::to_string(j) +
+                                     " would export its own input (half the channels decoder stack " +
+                                     std::to_string(depth() - 2 - j) +
+                                     " joins), and the original module fails; layers[1] to layers[n-2] must be "
+                                     "at least 2");
     if (in_planes < 1) return Status::Error("in_planes must be positive, got " + std::to_string(in_planes));
     if (out_planes < 1) return Status::Error("out_planes must be positive, got " + std::to_string(out_planes));
     // Sanity caps far above any real model. They keep parameter counts and shapes well inside
@@ -50,7 +59,7 @@ Status Config::validate() const {
 
 std::string Config::to_string() const {
     std::ostringstream s;
-    s << "AE2d(" << channel << ", [";
+    s << arch_name(arch) << "(" << channel << ", [";
     for (size_t i = 0; i < layers.size(); ++i) s << (i ? ", " : "") << layers[i];
     s << "], block='" << block_kind_name(block) << "', kernel_size=";
     if (kernel_h == kernel_w) s << kernel_h;
@@ -68,5 +77,15 @@ Expected<BlockKind> parse_block_kind(const std::string &text) {
 }
 
 const char *block_kind_name(BlockKind kind) { return kind == BlockKind::Plain ? "plain" : "bottleneck"; }
+
+Expected<Arch> parse_arch(const std::string &text) {
+    std::string lower = text;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (lower == "ae2d") return Arch::AE2d;
+    if (lower == "unet2d") return Arch::UNet2d;
+    return Status::Error("arch must be 'AE2d' or 'UNet2d', got '" + text + "'");
+}
+
+const char *arch_name(Arch arch) { return arch == Arch::UNet2d ? "UNet2d" : "AE2d"; }
 
 }  // namespace ae2d

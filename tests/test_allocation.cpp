@@ -103,7 +103,7 @@ TEST_CASE("the W2 arena stays within 1.5x of weights + two largest activations",
     config.channel = 64;
     config.layers = {2, 2, 2, 2};
     config.block = ae2d::BlockKind::Bottleneck;
-    auto g = ae2d::graph::build_ae2d(config);
+    auto g = ae2d::graph::build_network(config);
     REQUIRE(g);
     auto plan = ae2d::runtime::make_execution_plan(*g, {1, 1, 256, 256});
     REQUIRE(plan);

@@ -99,6 +99,7 @@ TEST_CASE("C API: configuration queries", "[c_api]") {
     CHECK(ae2d_model_layers(h.m, first, 1) == c.depth());  // copies only what fits
     CHECK(first[0] == c.layers[0]);
     CHECK(ae2d_model_layers(h.m, nullptr, 0) == c.depth());
+    CHECK(std::string(ae2d_model_arch(h.m)) == "AE2d");
     CHECK(std::string(ae2d_model_block(h.m)) == "plain");
     CHECK(ae2d_model_kernel_h(h.m) == 3);
     CHECK(ae2d_model_kernel_w(h.m) == 3);
@@ -112,6 +113,7 @@ TEST_CASE("C API: configuration queries", "[c_api]") {
     CHECK(ae2d_model_channel(nullptr) == -1);
     CHECK(ae2d_model_layers(nullptr, layers, 8) == -1);
     CHECK(ae2d_model_block(nullptr) == nullptr);
+    CHECK(ae2d_model_arch(nullptr) == nullptr);
     CHECK(ae2d_model_describe(nullptr) == nullptr);
     CHECK(ae2d_model_nlayers(nullptr) == -1);
     CHECK(ae2d_model_num_parameters(nullptr) == -1);
@@ -119,14 +121,18 @@ TEST_CASE("C API: configuration queries", "[c_api]") {
 }
 
 TEST_CASE("C API: forward equals the PyTorch reference", "[c_api][parity]") {
-    auto x = ae2d::io::read_npy(fixture("plain_k3_d2.input.npy"));
-    auto ref = ae2d::io::read_npy(fixture("plain_k3_d2.output.npy"));
+    std::string name = "plain_k3_d2";
+    SECTION("AE2d") {}
+    SECTION("UNet2d") { name = "unet_plain_k3_d2_b3"; }
+    auto x = ae2d::io::read_npy(fixture(name + ".input.npy"));
+    auto ref = ae2d::io::read_npy(fixture(name + ".output.npy"));
     REQUIRE(x.ok());
     REQUIRE(ref.ok());
     REQUIRE(x->rank() == 4);
     char err[256] = "";
-    ModelHandle h(ae2d_model_load(fixture("plain_k3_d2.safetensors").c_str(), err, sizeof err));
+    ModelHandle h(ae2d_model_load(fixture(name + ".safetensors").c_str(), err, sizeof err));
     REQUIRE(h.m != nullptr);
+    CHECK(std::string(ae2d_model_arch(h.m)) == (name == "plain_k3_d2" ? "AE2d" : "UNet2d"));
 
     int64_t in[4], out[4] = {0, 0, 0, 0};
     std::copy(x->shape.begin(), x->shape.end(), in);

@@ -89,6 +89,42 @@ TEST_CASE("ae2d summary prints the seed's table from flags and from a model", "[
     CHECK_THAT(r.err, Catch::Contains("odd"));
 }
 
+TEST_CASE("ae2d summary and run on a UNet2d", "[cli][summary][unet]") {
+    const std::string table = test::read_text(test::source_path("tests/data/summary_unet_seed.txt"));
+    for (const char *arch : {"--unet", "--arch UNet2d", "--arch unet2d"}) {
+        Result r = ae2d_cli(std::string("summary ") + arch + " --channel 64 --layers 2,2,2,2,3 --in-planes 3 --input-shape 3,64,63");
+        REQUIRE(r.code == 0);
+        CHECK(r.out == table);
+    }
+    Result r = ae2d_cli("summary --unet --layers 2,1,2 --input-shape 1,64,64");
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Catch::Contains("layers[1] = 1 cannot run as a UNet2d"));
+    r = ae2d_cli("summary --unet --arch AE2d --input-shape 1,64,64");
+    CHECK(r.code != 0);
+    r = ae2d_cli("summary --model " + fixture("unet_seedlike_c4.safetensors") + " --input-shape 3,64,63");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("The number of convolutional layers along the depth is 59.") &&
+                          Catch::Contains("UNet2d-"));
+
+    const fs::path out = temp_dir() / "unet_y.npy";
+    fs::remove(out);
+    r = ae2d_cli("run --model " + fixture("unet_bneck_k31_d4_nometa.safetensors") + " --input " +
+                 fixture("unet_bneck_k31_d4_nometa.input.npy") + " --output " + out.string());
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto got = io::read_npy(out.string());
+    auto want = io::read_npy(fixture("unet_bneck_k31_d4_nometa.output.npy"));
+    REQUIRE(got.ok());
+    REQUIRE(want.ok());
+    REQUIRE(got->shape == want->shape);
+    double max_diff = 0, max_ref = 0;
+    for (size_t i = 0; i < want->data.size(); ++i) {
+        max_diff = std::max(max_diff, double(std::fabs(got->data[i] - want->data[i])));
+        max_ref = std::max(max_ref, double(std::fabs(want->data[i])));
+    }
+    CHECK(max_diff <= 1e-4 * max_ref);
+}
+
 TEST_CASE("bad files: clear message, non-zero exit, no output written", "[cli][errors]") {
     const fs::path d = temp_dir();
     const std::string good_model = fixture("bneck_k3_d3.safetensors");

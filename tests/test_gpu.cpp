@@ -197,7 +197,7 @@ namespace {
 // A model of `config` with random parameters (fixed seed): conv weights ~ N(0, 2 / fan_in),
 // norm weights ~ U(0.5, 1.5), biases and PReLU slopes small, as the fixtures have them.
 std::map<std::string, Tensor> random_parameters(const Config &config) {
-    auto g = graph::build_ae2d(config);
+    auto g = graph::build_network(config);
     REQUIRE(g.ok());
     std::mt19937 rng(7);
     std::map<std::string, Tensor> tensors;

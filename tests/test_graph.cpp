@@ -1,6 +1,7 @@
 // The graph built from a configuration: structure, shapes, summary, passes, memory plan.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include "ae2d/model.h"
@@ -21,6 +22,17 @@ Config seed_config() {
     c.layers = {2, 2, 2, 2, 3};
     c.in_planes = 3;
     c.out_planes = 1;
+    return c;
+}
+
+// The unet2d spec's reference configuration.
+Config unet_reference_config() {
+    Config c;
+    c.arch = Arch::UNet2d;
+    c.channel = 8;
+    c.layers = {2, 2, 3};
+    c.in_planes = 1;
+    c.out_planes = 2;
     return c;
 }
 
@@ -58,13 +70,88 @@ TEST_CASE("summary matches the PyTorch reference for other configurations", "[gr
 TEST_CASE("nlayers and parameter count follow the spec", "[graph]") {
     const Config c = seed_config();
     CHECK(c.nlayers() == 59);
-    auto g = graph::build_ae2d(c);
+    auto g = graph::build_network(c);
     REQUIRE(g.ok());
     CHECK(g->num_parameters() == 39893057);
     CHECK(g->rows.size() == 234);
     Config plain = c;
     plain.block = BlockKind::Plain;
     CHECK(plain.nlayers() == 2 * 3 + 2 * 2 * (2 + 2 + 2 + 2) + 2);
+}
+
+TEST_CASE("UNet2d: the spec's reference figures and joined parameter shapes", "[graph][unet]") {
+    const Config c = unet_reference_config();
+    CHECK(c.nlayers() == 35);
+    CHECK(c.to_string() == "UNet2d(8, [2, 2, 3], block='bottleneck', kernel_size=3, in_planes=1, out_planes=2)");
+    auto g = graph::build_network(c);
+    REQUIRE(g.ok());
+    CHECK(g->num_parameters() == 51722);
+    REQUIRE(g->rows.size() == 138);
+    CHECK(g->rows.back().module_class == "UNet2d");
+    std::map<std::string, std::vector<int64_t>> shapes;
+    for (const auto &p : g->params) shapes[p.name] = p.shape;
+    using Shape = std::vector<int64_t>;
+    CHECK(shapes.at("conv_up_list.0.conv_list.0.conv1.0.weight") == Shape{32});
+    CHECK(shapes.at("conv_up_list.0.conv_list.0.conv1.2.weight") == Shape{32, 32, 1, 1});
+    CHECK(shapes.at("conv_up_list.0.conv_list.0.conv2.2.weight") == Shape{32, 32, 3, 3});
+    CHECK(shapes.at("conv_up_list.0.conv_list.0.conv3.2.weight") == Shape{16, 32, 1, 1});
+    CHECK(shapes.at("conv_up_list.0.conv_list.0.in_node.0.weight") == Shape{16, 32, 1, 1});
+    CHECK(shapes.at("conv_up_list.1.conv_list.0.conv1.2.weight") == Shape{16, 16, 1, 1});
+    // Every encoder stack's row lists its skip tensor as a second output.
+    int with_skip = 0;
+    for (const auto &r : g->rows) with_skip += r.second_value >= 0;
+    CHECK(with_skip == 2);
+
+    // AE2d's parameters at the joined widths, plus a shortcut (conv + norm weight and bias) on
+    // each decoder stack's first block, whose input and output widths now differ.
+    Config ae = c;
+    ae.arch = Arch::AE2d;
+    auto g_ae = graph::build_network(ae);
+    REQUIRE(g_ae.ok());
+    CHECK(g->params.size() == g_ae->params.size() + 3 * (c.depth() - 1));
+    CHECK(g_ae->num_parameters() < g->num_parameters());
+}
+
+TEST_CASE("UNet2d: configurations the original module cannot run are refused", "[graph][unet][errors]") {
+    Config c = unet_reference_config();
+    c.layers = {2, 1, 2};
+    CHECK_THAT(c.validate().message(), Catch::Contains("layers[1] = 1 cannot run as a UNet2d"));
+    CHECK(!graph::build_network(c).ok());
+    c.layers = {2, 2, 1, 2, 2};
+    CHECK_THAT(c.validate().message(), Catch::Contains("layers[2] = 1"));
+    c.arch = Arch::AE2d;  // AE2d runs it
+    CHECK(c.validate().ok());
+    c.arch = Arch::UNet2d;
+    for (auto layers : {std::vector<int>{1, 1}, {1, 3}, {1, 2, 1}, {1, 2, 2, 1}}) {  // layers[0], layers[n-1] = 1 work
+        c.layers = layers;
+        CHECK(c.validate().ok());
+    }
+    CHECK_THAT(parse_arch("ResNet").message(), Catch::Contains("'AE2d' or 'UNet2d'"));
+    CHECK(parse_arch("unet2d").ok());
+}
+
+TEST_CASE("UNet2d: the join crops both inputs to the smaller size; output size equals input size",
+          "[graph][unet]") {
+    Config c = seed_config();
+    c.arch = Arch::UNet2d;
+    auto g = graph::build_network(c);
+    REQUIRE(g.ok());
+    for (auto hw : {std::pair<int64_t, int64_t>{64, 63}, {17, 23}, {1, 17}, {17, 1}, {100, 37}, {33, 5}}) {
+        graph::Graph shaped = *g;
+        INFO(hw.first << "x" << hw.second);
+        REQUIRE(graph::infer_shapes(shaped, {2, 3, hw.first, hw.second}).ok());
+        CHECK(shaped.values[shaped.output].shape == Shape4{2, 1, hw.first, hw.second});
+        int joins = 0;
+        for (const auto &s : shaped.stages) {
+            if (s.kind != graph::StageKind::CropConcat) continue;
+            ++joins;
+            const Shape4 &x = shaped.values[s.inputs[0]].shape, &skip = shaped.values[s.inputs[1]].shape,
+                         &out = shaped.values[s.output].shape;
+            CHECK(x.c == skip.c);  // the spec: ex_planes equals the stack's input width
+            CHECK(out == Shape4{x.n, x.c + skip.c, std::min(x.h, skip.h), std::min(x.w, skip.w)});
+        }
+        CHECK(joins == 4);
+    }
 }
 
 TEST_CASE("configuration errors name the field", "[graph][errors]") {
@@ -80,13 +167,13 @@ TEST_CASE("configuration errors name the field", "[graph][errors]") {
     c.layers = {2, 0};
     CHECK_THAT(c.validate().message(), Catch::Contains("layers[1] must be positive"));
     c.layers = {2, -1};
-    CHECK(!graph::build_ae2d(c).ok());
+    CHECK(!graph::build_network(c).ok());
     CHECK_THAT(parse_block_kind("resnet").message(), Catch::Contains("plain"));
     CHECK(parse_block_kind("BottleNeck").ok());
 }
 
 TEST_CASE("shape inference: output size equals input size, crops where sizes are odd", "[graph]") {
-    auto g = graph::build_ae2d(seed_config());
+    auto g = graph::build_network(seed_config());
     REQUIRE(g.ok());
     for (auto hw : {std::pair<int64_t, int64_t>{64, 63}, {17, 23}, {1, 17}, {17, 1}, {100, 37}}) {
         graph::Graph shaped = *g;
@@ -97,7 +184,7 @@ TEST_CASE("shape inference: output size equals input size, crops where sizes are
 }
 
 TEST_CASE("too small inputs and wrong channels are refused with the smallest size", "[graph][errors]") {
-    auto g = graph::build_ae2d(seed_config());  // depth 5: the deepest plane is ceil(s / 16)
+    auto g = graph::build_network(seed_config());  // depth 5: the deepest plane is ceil(s / 16)
     REQUIRE(g.ok());
     graph::Graph shaped = *g;
     Status s = graph::infer_shapes(shaped, {1, 3, 16, 16});
@@ -108,7 +195,7 @@ TEST_CASE("too small inputs and wrong channels are refused with the smallest siz
 
     Config k31 = seed_config();  // (3, 1): the width is never down-sampled
     k31.kernel_w = 1;
-    auto g31 = graph::build_ae2d(k31);
+    auto g31 = graph::build_network(k31);
     REQUIRE(g31.ok());
     shaped = *g31;
     CHECK_THAT(graph::infer_shapes(shaped, {1, 3, 16, 1}).message(),
@@ -117,7 +204,7 @@ TEST_CASE("too small inputs and wrong channels are refused with the smallest siz
 }
 
 TEST_CASE("fusion folds units into convolutions and keeps every parameter read", "[graph]") {
-    auto g = graph::build_ae2d(seed_config());
+    auto g = graph::build_network(seed_config());
     REQUIRE(g.ok());
     graph::Graph shaped = *g;
     REQUIRE(graph::infer_shapes(shaped, {1, 3, 64, 63}).ok());
@@ -142,7 +229,7 @@ TEST_CASE("fusion folds units into convolutions and keeps every parameter read",
 }
 
 TEST_CASE("decoder shortcuts convolve before they up-sample", "[graph]") {
-    auto g = graph::build_ae2d(seed_config());
+    auto g = graph::build_network(seed_config());
     REQUIRE(g.ok());
     graph::Graph shaped = *g;
     REQUIRE(graph::infer_shapes(shaped, {1, 3, 64, 63}).ok());
@@ -178,26 +265,57 @@ TEST_CASE("decoder shortcuts convolve before they up-sample", "[graph]") {
 }
 
 TEST_CASE("memory plan: no two live values overlap, and buffers are reused", "[graph][memory]") {
-    auto g = graph::build_ae2d(seed_config());
+    Config config = seed_config();
+    bool in_place = false;
+    SECTION("AE2d") {}
+    SECTION("UNet2d, joins copied: skips live from the encoder to the decoder") { config.arch = Arch::UNet2d; }
+    SECTION("UNet2d, joins in place: producers write their slice of the joined value") {
+        config.arch = Arch::UNet2d;
+        in_place = true;
+    }
+    auto g = graph::build_network(config);
     REQUIRE(g.ok());
     graph::Graph shaped = *g;
-    REQUIRE(graph::infer_shapes(shaped, {1, 3, 64, 63}).ok());
+    REQUIRE(graph::infer_shapes(shaped, {2, 3, 64, 63}).ok());
     graph::fuse_stages(shaped);
-    const runtime::MemoryPlan plan = runtime::plan_memory(shaped);
-    // Live range of each arena value: [producer, last reader].
-    std::vector<int> first(shaped.values.size(), -1), last(shaped.values.size(), -1);
-    for (size_t i = 0; i < shaped.stages.size(); ++i) {
-        first[shaped.stages[i].output] = last[shaped.stages[i].output] = static_cast<int>(i);
-        for (int v : shaped.stages[i].inputs) last[v] = std::max(last[v], static_cast<int>(i));
+    if (in_place) {
+        graph::join_in_place(shaped);
+        int parts = 0, joins = 0;
+        for (const auto &v : shaped.values) parts += v.part_of >= 0;
+        for (const auto &s : shaped.stages) joins += s.kind == graph::StageKind::CropConcat;
+        // 64x63: every skip joins in place; the decoder's up-sampled inputs are wider than the
+        // skip (odd widths) except at the deepest level, so some joins keep a crop.
+        CHECK(parts >= 4);
+        CHECK(joins == 0);
     }
-    for (size_t a = 0; a < shaped.values.size(); ++a) {
+    const runtime::MemoryPlan plan = runtime::plan_memory(shaped);
+    // Each value's storage: its own, or its whole's for a part; live from the first write of
+    // any value stored there to the last read of any.
+    const size_t nv = shaped.values.size();
+    auto storage = [&](size_t v) { return shaped.values[v].part_of >= 0 ? size_t(shaped.values[v].part_of) : v; };
+    std::vector<int> first(nv, 1 << 30), last(nv, -1);
+    for (size_t i = 0; i < shaped.stages.size(); ++i) {
+        const size_t out = storage(shaped.stages[i].output);
+        first[out] = std::min(first[out], int(i));
+        last[out] = std::max(last[out], int(i));
+        for (int v : shaped.stages[i].inputs) last[storage(v)] = std::max(last[storage(v)], int(i));
+    }
+    for (size_t a = 0; a < nv; ++a) {
+        const graph::Value &va = shaped.values[a];
+        if (va.part_of >= 0) {  // a channel slice inside its whole
+            const graph::Value &whole = shaped.values[va.part_of];
+            CHECK(va.channel_offset + va.shape.c <= whole.shape.c);
+            CHECK(plan.offsets[a] == plan.offsets[va.part_of] + va.channel_offset * va.shape.h * va.shape.w);
+            continue;
+        }
         if (plan.offsets[a] < 0) continue;
-        CHECK(plan.offsets[a] + shaped.values[a].numel() <= plan.arena_floats);
-        for (size_t b = a + 1; b < shaped.values.size(); ++b) {
-            if (plan.offsets[b] < 0 || first[a] > last[b] || first[b] > last[a]) continue;
-            const bool disjoint = plan.offsets[a] + shaped.values[a].numel() <= plan.offsets[b] ||
+        CHECK(plan.offsets[a] + va.numel() <= plan.arena_floats);
+        for (size_t b = a + 1; b < nv; ++b) {
+            if (shaped.values[b].part_of >= 0 || plan.offsets[b] < 0 || first[a] > last[b] || first[b] > last[a])
+                continue;
+            const bool disjoint = plan.offsets[a] + va.numel() <= plan.offsets[b] ||
                                   plan.offsets[b] + shaped.values[b].numel() <= plan.offsets[a];
-            INFO(shaped.values[a].name << " and " << shaped.values[b].name);
+            INFO(va.name << " and " << shaped.values[b].name);
             CHECK(disjoint);
         }
     }

@@ -37,12 +37,12 @@ TEST_CASE("forward pass equals the PyTorch reference on every fixture", "[model]
 }
 
 TEST_CASE("unfused stages give the same result as fused ones", "[model][parity]") {
-    for (const char *name : {"bneck_k3_d3", "plain_k3_d2", "plain_k5_d3_f16"}) {
+    for (const char *name : {"bneck_k3_d3", "plain_k3_d2", "plain_k5_d3_f16", "unet_bneck_k3_d4", "unet_plain_k5_d3_f16"}) {
         auto file = io::read_safetensors(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
         REQUIRE(file.ok());
         auto model = Model::load(test::source_path(std::string("tests/fixtures/") + name + ".safetensors"));
         REQUIRE(model.ok());
-        auto g = graph::build_ae2d(model->config());
+        auto g = graph::build_network(model->config());
         REQUIRE(g.ok());
         const Fixture f = load_fixture(name);
         const auto &s = f.input.shape;
@@ -134,8 +134,65 @@ TEST_CASE("metadata that contradicts the tensors is refused", "[model][errors]")
     m.erase("block");
     CHECK_THAT(load_error(t, m), Catch::Contains("missing block"));
     m = md;
-    m["arch"] = "UNet2d";
-    CHECK_THAT(load_error(t, m), Catch::Contains("expected 'AE2d'"));
+    m["arch"] = "UNet2d";  // an AE2d's tensors: the decoder reads half the widths a UNet2d joins
+    CHECK_THAT(load_error(t, m), Catch::Contains("do not match UNet2d(6, [1, 2, 1]") && Catch::Contains("wrong shape"));
+    m = md;
+    m["arch"] = "ResNet";
+    CHECK_THAT(load_error(t, m), Catch::Contains("'AE2d' or 'UNet2d', got 'ResNet'"));
+}
+
+TEST_CASE("UNet2d: arch from the metadata alone or from the shapes; impossible layers refused",
+          "[model][unet]") {
+    auto file = io::read_safetensors(test::source_path("tests/fixtures/unet_bneck_k3_d3.safetensors"));
+    REQUIRE(file.ok());
+    REQUIRE(file->metadata.at("arch") == "UNet2d");
+    const std::string want = "UNet2d(8, [2, 2, 3], block='bottleneck', kernel_size=3, in_planes=1, out_planes=2)";
+    auto m = Model::from_tensors(file->tensors, {{"arch", "UNet2d"}}, "arch only");
+    REQUIRE(m.ok());
+    CHECK(m->config().to_string() == want);
+    m = Model::from_tensors(file->tensors, {}, "no metadata");
+    REQUIRE(m.ok());
+    CHECK(m->config().to_string() == want);
+    CHECK(m->num_parameters() == 51722);
+    CHECK(m->nlayers() == 35);
+    CHECK_THAT(Model::from_tensors(file->tensors, {{"arch", "AE2d"}}, "wrong arch").message(),
+               Catch::Contains("do not match AE2d(8, [2, 2, 3]"));
+    auto md = file->metadata;
+    md["layers"] = "[2, 1, 3]";
+    CHECK_THAT(Model::from_tensors(file->tensors, md, "impossible").message(),
+               Catch::Contains("layers[1] = 1 cannot run as a UNet2d"));
+}
+
+TEST_CASE("UNet2d: joins in place give the same output as joins copied", "[model][unet][parity]") {
+    for (const char *name : {"unet_bneck_k3_d3", "unet_plain_k3_d2_b3", "unet_bneck_k31_d4_nometa", "unet_seedlike_c4"}) {
+        INFO(name);
+        const std::string path = test::source_path(std::string("tests/fixtures/") + name + ".safetensors");
+        auto file = io::read_safetensors(path);
+        REQUIRE(file.ok());
+        auto model = Model::load(path);
+        REQUIRE(model.ok());
+        auto g = graph::build_network(model->config());
+        REQUIRE(g.ok());
+        const Fixture f = load_fixture(name);
+        const auto &s = f.input.shape;
+        runtime::WeightMap weights(file->tensors.begin(), file->tensors.end());
+        std::vector<Tensor> outputs;
+        for (bool in_place : {false, true}) {
+            runtime::PlanOptions options;
+            options.join_in_place = in_place;
+            auto plan = runtime::make_execution_plan(*g, {s[0], s[1], s[2], s[3]}, options);
+            REQUIRE(plan.ok());
+            int joins = 0;
+            for (const auto &st : (*plan)->graph.stages) joins += st.kind == graph::StageKind::CropConcat;
+            CHECK(joins == (in_place ? 0 : model->config().depth() - 1));
+            std::vector<float> arena((*plan)->memory.arena_floats);
+            Tensor y(f.expected.shape);
+            REQUIRE(runtime::execute(**plan, weights, nullptr, f.input.data.data(), y.data.data(), arena.data()).ok());
+            require_close(y, f.expected);
+            outputs.push_back(std::move(y));
+        }
+        CHECK(outputs[0].data == outputs[1].data);  // the same arithmetic, only the storage differs
+    }
 }
 
 TEST_CASE("inputs the network refuses give messages, not crashes", "[model][errors]") {

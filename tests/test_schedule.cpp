@@ -89,7 +89,7 @@ TEST_CASE("Adams2019 builds match the manual schedules where they take the shape
     Config config;
     config.channel = 64;
     config.layers = {1, 1};
-    auto g = graph::build_ae2d(config);
+    auto g = graph::build_network(config);
     REQUIRE(g.ok());
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> uniform(-1.f, 1.f);
@@ -344,7 +344,7 @@ TEST_CASE("a table tuned on a spread of sizes covers the sizes between them", "[
     manual_default.default_variant = "manual";
     auto_default.default_variant = "auto";
     const ScheduleTable manual_default_table(manual_default);
-    auto g = graph::build_ae2d(model->config());
+    auto g = graph::build_network(model->config());
     REQUIRE(g.ok());
     runtime::PlanOptions plan_options;
     plan_options.schedule = &manual_default_table;

@@ -18,6 +18,7 @@
 
 #include "HalideBuffer.h"
 #include "ae2d_center_crop.h"
+#include "ae2d_crop_concat.h"
 #include "ae2d_conv2d.h"
 #include "ae2d_conv2d_bias.h"
 #include "ae2d_instance_norm_stats.h"
@@ -476,6 +477,26 @@ TEST_CASE("norm_prelu, residual_add, norm_residual_add, center_crop", "[stages]"
             expect_matches(out, [&](int x, int y, int c, int n) { return Approx{in(x + ox, y + oy, c, n), 0}; },
                            "center_crop " + std::to_string(gw) + "x" + std::to_string(gh));
         }
+    }
+}
+
+TEST_CASE("crop_concat: both inputs center-cropped to the common size, the first one's channels first",
+          "[stages][unet]") {
+    std::mt19937 rng(4321);
+    // (a's w, h, c), (b's w, h, c), batch 2: a larger, b larger, mixed per axis, equal.
+    for (auto [aw, ah, ac, bw, bh, bc] : std::vector<std::array<int, 6>>{
+             {8, 6, 3, 7, 5, 2}, {5, 5, 1, 9, 6, 4}, {9, 4, 2, 6, 7, 3}, {7, 7, 5, 7, 7, 5}, {1, 3, 2, 2, 1, 1}}) {
+        Buf a = random_buffer({aw, ah, ac, 2}, rng), b = random_buffer({bw, bh, bc, 2}, rng);
+        const int gw = std::min(aw, bw), gh = std::min(ah, bh);
+        const int ax = (aw - gw) / 2, ay = (ah - gh) / 2, bx = (bw - gw) / 2, by = (bh - gh) / 2;
+        Buf out(gw, gh, ac + bc, 2);
+        REQUIRE_STAGE(ae2d_crop_concat(a, b, ax, ay, bx, by, out));
+        expect_matches(out,
+                       [&](int x, int y, int c, int n) {
+                           return Approx{c < ac ? a(x + ax, y + ay, c, n) : b(x + bx, y + by, c - ac, n), 0};
+                       },
+                       "crop_concat " + std::to_string(aw) + "x" + std::to_string(ah) + " + " + std::to_string(bw) +
+                           "x" + std::to_string(bh));
     }
 }
 

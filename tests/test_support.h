@@ -30,6 +30,7 @@ inline nlohmann::json read_json(const std::string &rel) { return nlohmann::json:
 // {"channel":..,"layers":[..],"block":..,"kernel_size": k | [kh, kw],"in_planes":..,"out_planes":..}
 inline Config config_from_json(const nlohmann::json &j) {
     Config c;
+    if (j.contains("arch")) c.arch = j.at("arch") == "UNet2d" ? Arch::UNet2d : Arch::AE2d;
     c.channel = j.at("channel");
     c.layers = j.at("layers").get<std::vector<int>>();
     c.block = j.at("block") == "plain" ? BlockKind::Plain : BlockKind::Bottleneck;

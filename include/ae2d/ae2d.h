@@ -31,13 +31,14 @@
 extern "C" {
 #endif
 
-/* An AE2d network loaded from a safetensors file. Opaque; free with ae2d_model_free. */
+/* An AE2d or UNet2d network loaded from a safetensors file. Opaque; free with ae2d_model_free. */
 typedef struct ae2d_model ae2d_model;
 
 /* The library's version, "MAJOR.MINOR.PATCH" (a static string). */
 const char *ae2d_version(void);
 
-/* Loads a safetensors file holding the state_dict of mdnc.modules.resnet.AE2d. Returns NULL on
+/* Loads a safetensors file holding the state_dict of mdnc.modules.resnet.AE2d or UNet2d (the
+   metadata's "arch", or the tensor shapes, tell them apart). Returns NULL on
    failure with the reason in `error`. */
 ae2d_model *ae2d_model_load(const char *path, char *error, size_t error_size);
 
@@ -50,8 +51,10 @@ ae2d_model *ae2d_model_load_backend(const char *path, const char *backend, char 
 /* Frees a model; NULL is accepted. */
 void ae2d_model_free(ae2d_model *model);
 
-/* The configuration: the arguments of AE2d(channel, layers, block, kernel_size, in_planes,
-   out_planes). Each returns -1 when model is NULL. */
+/* "AE2d" or "UNet2d" (a static string); NULL when model is NULL. */
+const char *ae2d_model_arch(const ae2d_model *model);
+/* The configuration: the arguments of AE2d / UNet2d(channel, layers, block, kernel_size,
+   in_planes, out_planes). Each returns -1 when model is NULL. */
 int ae2d_model_channel(const ae2d_model *model);
 int ae2d_model_depth(const ae2d_model *model); /* the number of entries of `layers` */
 /* Copies min(depth, capacity) entries of `layers` into `layers` (which may be NULL when

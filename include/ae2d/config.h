@@ -1,4 +1,5 @@
-// The AE2d configuration: the arguments of mdnc.modules.resnet.AE2d.
+// The network configuration: the arguments of mdnc.modules.resnet.AE2d or UNet2d (the same
+// constructor; UNet2d adds skip connections between the encoder and decoder stacks).
 #pragma once
 
 #include <string>
@@ -9,8 +10,10 @@
 namespace ae2d {
 
 enum class BlockKind { Plain, Bottleneck };
+enum class Arch { AE2d, UNet2d };
 
 struct Config {
+    Arch arch = Arch::AE2d;
     int channel = 64;
     std::vector<int> layers;            // at least 2 positive ints; len = depth
     BlockKind block = BlockKind::Bottleneck;
@@ -23,11 +26,15 @@ struct Config {
     // Every rule of the spec that a configuration must satisfy; the message names the bad field.
     Status validate() const;
     // "AE2d(64, [2, 2, 2, 2, 3], block='bottleneck', kernel_size=3, in_planes=3, out_planes=1)"
+    // (or "UNet2d(...)")
     std::string to_string() const;
 };
 
 // "plain" / "bottleneck", case-insensitive as in mdnc.
 Expected<BlockKind> parse_block_kind(const std::string &text);
 const char *block_kind_name(BlockKind kind);
+// "AE2d" / "UNet2d", case-insensitive.
+Expected<Arch> parse_arch(const std::string &text);
+const char *arch_name(Arch arch);
 
 }  // namespace ae2d

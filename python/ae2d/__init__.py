@@ -56,29 +56,30 @@ def set_limits(**values: int) -> None:
 
 @_dataclass(frozen=True)
 class Config:
-    """The arguments of mdnc.modules.resnet.AE2d."""
+    """The arguments of mdnc.modules.resnet.AE2d or UNet2d (`arch`: "AE2d" or "UNet2d")."""
     channel: int
     layers: Tuple[int, ...]
     block: str
     kernel_size: Union[int, Tuple[int, int]]
     in_planes: int
     out_planes: int
+    arch: str = "AE2d"
 
     def __str__(self) -> str:
         k = self.kernel_size if isinstance(self.kernel_size, int) else list(self.kernel_size)
-        return "AE2d({}, {}, block='{}', kernel_size={}, in_planes={}, out_planes={})".format(
-            self.channel, list(self.layers), self.block, k, self.in_planes, self.out_planes)
+        return "{}({}, {}, block='{}', kernel_size={}, in_planes={}, out_planes={})".format(
+            self.arch, self.channel, list(self.layers), self.block, k, self.in_planes, self.out_planes)
 
     def _tuple(self):
         k = self.kernel_size
         kh, kw = (k, k) if isinstance(k, int) else (int(k[0]), int(k[1]))
         return (int(self.channel), [int(v) for v in self.layers], str(self.block), (kh, kw), int(self.in_planes),
-                int(self.out_planes))
+                int(self.out_planes), str(self.arch))
 
     @staticmethod
     def _from_tuple(t) -> "Config":
-        channel, layers, block, (kh, kw), in_planes, out_planes = t
-        return Config(channel, tuple(layers), block, kh if kh == kw else (kh, kw), in_planes, out_planes)
+        channel, layers, block, (kh, kw), in_planes, out_planes, arch = t
+        return Config(channel, tuple(layers), block, kh if kh == kw else (kh, kw), in_planes, out_planes, arch)
 
 
 def summary(config: Config, input_shape) -> str:
@@ -185,12 +186,13 @@ class Model:
 
     @classmethod
     def from_state_dict(cls, state_dict, *, channel=None, layers=None, block=None, kernel_size=None,
-                        in_planes=None, out_planes=None, backend: str = "cpu", threads: Optional[int] = None,
-                        ) -> "Model":
+                        in_planes=None, out_planes=None, arch=None, backend: str = "cpu",
+                        threads: Optional[int] = None) -> "Model":
         """A model from a state_dict in memory: torch tensors or numpy arrays, any float dtype.
 
         The configuration is read off the names and shapes, or given (all or some of channel,
-        layers, block, kernel_size, in_planes, out_planes; the rest is inferred).
+        layers, block, kernel_size, in_planes, out_planes, arch; the rest is inferred). An
+        AE2d and a UNet2d are told apart by their decoder's input widths.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError("state_dict must be a mapping of names to tensors, got {}".format(
@@ -216,7 +218,7 @@ class Model:
                 raise TypeError("{} must be a torch tensor or a numpy array, got {}".format(what, type(t).__name__))
             arrays[name] = _np.ascontiguousarray(t, dtype=_np.float32)
         given = dict(channel=channel, layers=layers, block=block, kernel_size=kernel_size, in_planes=in_planes,
-                     out_planes=out_planes)
+                     out_planes=out_planes, arch=arch)
         metadata = {}
         if any(v is not None for v in given.values()):
             if any(v is None for v in given.values()):
@@ -305,7 +307,7 @@ class Model:
         return "<ae2d.Model {} on {} from {!r}>".format(self._m.description, self.backend, self._source)
 
 
-def _metadata(channel, layers, block, kernel_size, in_planes, out_planes):
+def _metadata(channel, layers, block, kernel_size, in_planes, out_planes, arch):
     """The safetensors __metadata__ of a configuration (every value a string, as exported)."""
     import json
 
@@ -315,11 +317,13 @@ def _metadata(channel, layers, block, kernel_size, in_planes, out_planes):
         raise TypeError("layers must be a list of ints, got {}".format(type(layers).__name__))
     if not isinstance(block, str):
         raise TypeError("block must be 'plain' or 'bottleneck', got {}".format(type(block).__name__))
+    if not isinstance(arch, str):
+        raise TypeError("arch must be 'AE2d' or 'UNet2d', got {}".format(type(arch).__name__))
     if isinstance(kernel_size, (list, tuple)):
         kernel = json.dumps([_int_arg("kernel_size", k) for k in kernel_size])
     else:
         kernel = json.dumps(_int_arg("kernel_size", kernel_size))
-    return {"arch": "AE2d", "channel": as_int("channel", channel),
+    return {"arch": arch, "channel": as_int("channel", channel),
             "layers": json.dumps([_int_arg("layers", v) for v in layers]), "block": block,
             "kernel_size": kernel, "in_planes": as_int("in_planes", in_planes),
             "out_planes": as_int("out_planes", out_planes)}

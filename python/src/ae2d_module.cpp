@@ -125,11 +125,12 @@ std::map<std::string, ae2d::Tensor> to_tensors(const std::map<std::string, nb::n
     return tensors;
 }
 
-// (channel, layers, block, (kh, kw), in_planes, out_planes)
-using ConfigTuple = std::tuple<int, std::vector<int>, std::string, std::tuple<int, int>, int, int>;
+// (channel, layers, block, (kh, kw), in_planes, out_planes, arch)
+using ConfigTuple = std::tuple<int, std::vector<int>, std::string, std::tuple<int, int>, int, int, std::string>;
 
 ConfigTuple config_tuple(const ae2d::Config &c) {
-    return {c.channel, c.layers, ae2d::block_kind_name(c.block), {c.kernel_h, c.kernel_w}, c.in_planes, c.out_planes};
+    return {c.channel,    c.layers,      ae2d::block_kind_name(c.block), {c.kernel_h, c.kernel_w},
+            c.in_planes, c.out_planes, ae2d::arch_name(c.arch)};
 }
 
 ae2d::Config config_from(const ConfigTuple &t) {
@@ -141,6 +142,7 @@ ae2d::Config config_from(const ConfigTuple &t) {
     c.kernel_w = std::get<1>(std::get<3>(t));
     c.in_planes = std::get<4>(t);
     c.out_planes = std::get<5>(t);
+    c.arch = take(ae2d::parse_arch(std::get<6>(t)));
     ae2d::Status ok = c.validate();
     if (!ok) raise_value(ok.message());
     return c;

@@ -26,7 +26,7 @@ void write_graph(const GraphOptions &o) {
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
-    auto g = graph::build_ae2d(model->config());
+    auto g = graph::build_network(model->config());
     if (!g) return fail(g.status());
     runtime::PlanOptions options;
     options.fuse = !o.unfused;

@@ -8,12 +8,16 @@ namespace ae2d::cli {
 namespace {
 
 struct SummaryOptions {
-    std::string model, layers = "2,2,2,2", block = "bottleneck", kernel = "3", input_shape;
+    std::string model, arch = "AE2d", layers = "2,2,2,2", block = "bottleneck", kernel = "3", input_shape;
     int channel = 64, in_planes = 1, out_planes = 1;
+    bool unet = false;
 };
 
 Expected<Config> config_from_flags(const SummaryOptions &o) {
     Config c;
+    auto arch = parse_arch(o.arch);
+    if (!arch) return Status::Error("--arch: " + arch.message());
+    c.arch = o.unet ? Arch::UNet2d : *arch;
     c.channel = o.channel;
     c.in_planes = o.in_planes;
     c.out_planes = o.out_planes;
@@ -57,7 +61,11 @@ void add_summary_command(CLI::App &app) {
     auto o = std::make_shared<SummaryOptions>();
     CLI::App *cmd = app.add_subcommand("summary", "Print the layer table (as mdnc's torchsummary) for an input size");
     cmd->add_option("--model,-m", o->model, "safetensors file (its configuration is used)");
+    CLI::Option *arch = cmd->add_option("--arch", o->arch, "AE2d or UNet2d")->capture_default_str();
+    CLI::Option *unet = cmd->add_flag("--unet", o->unet, "UNet2d (as --arch UNet2d)")->excludes(arch);
     std::vector<CLI::Option *> flags = {
+        arch,
+        unet,
         cmd->add_option("--channel", o->channel, "channels of the first hidden stage")->capture_default_str(),
         cmd->add_option("--layers", o->layers, "blocks per stage, e.g. 2,2,2,2,3")->capture_default_str(),
         cmd->add_option("--block", o->block, "plain or bottleneck")->capture_default_str(),

@@ -30,31 +30,41 @@ public:
         g_.input = new_value(ValueKind::Activation, "input");
         int x = conv("conv_first", g_.input, c.in_planes, c.channel, ke, {1, 1}, pe, false);
 
-        std::vector<int> recorded;  // each encoder stack's input, for the decoder's crops
+        // Per encoder stack, what its decoder stack needs: AE2d crops to the size of the
+        // stack's input; UNet2d joins the tensor that entered the stack's scaling block.
+        const bool unet = c.arch == Arch::UNet2d;
+        std::vector<int> kept;
         int ch = c.channel;
-        recorded.push_back(x);
-        x = stack("conv_down_list.0", x, ch, ch, ch, c.layers[0], stride_, Direction::Down);
-        for (int j = 1; j <= n - 2; ++j) {
-            recorded.push_back(x);
-            x = stack("conv_down_list." + std::to_string(j), x, ch, 2 * ch, 2 * ch, c.layers[j], stride_,
-                      Direction::Down);
-            ch *= 2;
+        for (int j = 0; j <= n - 2; ++j) {
+            const std::string prefix = "conv_down_list." + std::to_string(j);
+            const int cout = j == 0 ? ch : 2 * ch;
+            if (!unet) kept.push_back(x);
+            int skip = -1;
+            x = stack(prefix, x, ch, cout, cout, c.layers[j], stride_, Direction::Down, 0, unet ? &skip : nullptr);
+            if (unet) kept.push_back(skip);
+            ch = cout;
         }
         x = stack("conv_middle_up", x, ch, ch, 2 * ch, c.layers[n - 1], stride_, Direction::Up);
         for (int k2 = 0; k2 <= n - 2; ++k2) {
             const std::string prefix = "conv_up_list." + std::to_string(k2);
-            x = center_crop(prefix, x, recorded[n - 2 - k2]);
             const int j = n - 2 - k2;  // the encoder level this decoder stack mirrors
+            int ex = 0;
+            if (unet) {
+                x = crop_concat(prefix, x, kept[j]);
+                ex = ch;
+            } else {
+                x = center_crop(prefix, x, kept[j]);
+            }
             if (j >= 1) {
-                x = stack(prefix, x, ch, ch / 2, ch, c.layers[j], stride_, Direction::Up);
+                x = stack(prefix, x, ch, ch / 2, ch, c.layers[j], stride_, Direction::Up, ex);
                 ch /= 2;
             } else {
-                x = stack(prefix, x, ch, ch, ch, c.layers[0], {1, 1}, Direction::Down);
+                x = stack(prefix, x, ch, ch, ch, c.layers[0], {1, 1}, Direction::Down, ex);
             }
         }
         x = conv("conv_final", x, c.channel, c.out_planes, ke, {1, 1}, pe, true);
         g_.output = x;
-        row("AE2d", x, 0);
+        row(arch_name(c.arch), x, 0);
         return std::move(g_);
     }
 
@@ -166,13 +176,18 @@ private:
         return out;
     }
 
-    int stack(const std::string &prefix, int x, int cin, int cout, int hidden, int m, Axes stride, Direction dir) {
+    // A stack of m blocks; `ex` extra input channels (UNet2d's decoder: the joined skip). With
+    // `skip`, the stack also exports the tensor that enters its scaling block (UNet2d's encoder).
+    int stack(const std::string &prefix, int x, int cin, int cout, int hidden, int m, Axes stride, Direction dir,
+              int ex = 0, int *skip = nullptr) {
         for (int i = 0; i < m - 1; ++i)
-            x = block(prefix + ".conv_list." + std::to_string(i), x, i == 0 ? cin : hidden, hidden, {1, 1},
+            x = block(prefix + ".conv_list." + std::to_string(i), x, i == 0 ? cin + ex : hidden, hidden, {1, 1},
                       Direction::Down);
-        x = block(prefix + ".conv_scale", x, m > 1 ? hidden : cin, cout, stride, dir);
-        row("_BlockResStkNd", x, 0);
-        return x;
+        if (skip) *skip = x;
+        const int y = block(prefix + ".conv_scale", x, m > 1 ? hidden : cin + ex, cout, stride, dir);
+        row("_BlockResStkNd", y, 0);
+        if (skip) g_.rows.back().second_value = x;
+        return y;
     }
 
     int center_crop(const std::string &prefix, int x, int ref) {
@@ -184,13 +199,22 @@ private:
         return add_stage(std::move(s));
     }
 
+    // UNet2d's join: x and the skip center-cropped to their common size, x's channels first.
+    int crop_concat(const std::string &prefix, int x, int skip) {
+        Stage s;
+        s.kind = StageKind::CropConcat;
+        s.module = prefix + ".cropping";
+        s.inputs = {x, skip};
+        return add_stage(std::move(s));
+    }
+
     Graph g_;
     Axes block_kernel_, block_pad_, stride_;
 };
 
 }  // namespace
 
-Expected<Graph> build_ae2d(const Config &config) {
+Expected<Graph> build_network(const Config &config) {
     Status ok = config.validate();
     if (!ok) return ok;
     return Ae2dBuilder(config).build();

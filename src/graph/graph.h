@@ -22,6 +22,7 @@ enum class StageKind {
     CenterCrop,               // crop to the spatial size of a recorded encoder value
     NormPReLUConv2d,          // fused: conv(prelu(norm(x)))
     NormPReLUUpsampleConv2d,  // fused: conv(upsample(prelu(norm(x))))
+    CropConcat,               // UNet2d's join: both inputs center-cropped to a common size, concatenated
 };
 const char *stage_kind_name(StageKind kind);
 
@@ -39,6 +40,10 @@ struct Value {
     ValueKind kind = ValueKind::Activation;
     std::string name;  // for messages and the graph dump
     Shape4 shape;      // filled by shape inference; NormCoeffs use n and c only
+    // A value stored in place inside another (join_in_place): channels [channel_offset,
+    // channel_offset + c) of value `part_of`, which has the same n, h and w.
+    int part_of = -1;
+    int64_t channel_offset = 0;
     int64_t numel() const { return kind == ValueKind::NormCoeffs ? 2 * shape.n * shape.c : shape.numel(); }
 };
 
@@ -66,6 +71,7 @@ struct SummaryRow {
     std::string module_class;  // "Conv2d", "_BlockBottleneckNd", ...
     int value;                 // a value with the module's output shape
     int64_t params;
+    int second_value = -1;     // a module with two outputs (a UNet2d encoder stack's skip tensor): its own line
 };
 
 struct Graph {

@@ -118,4 +118,42 @@ void fuse_stages(Graph &g) {
     remove_marked(g, dead);
 }
 
+void join_in_place(Graph &g) {
+    const std::vector<int> producer = producers(g);
+    std::vector<bool> dead(g.stages.size(), false);
+    for (size_t i = 0; i < g.stages.size(); ++i) {
+        Stage &join = g.stages[i];
+        if (join.kind != StageKind::CropConcat) continue;
+        const Shape4 joined = g.values[join.output].shape;
+        const int64_t offsets[2] = {0, g.values[join.inputs[0]].shape.c};
+        bool in_place[2];
+        for (int k = 0; k < 2; ++k) {
+            const int v = join.inputs[k];
+            const Shape4 &s = g.values[v].shape;
+            in_place[k] = s.h == joined.h && s.w == joined.w && producer[v] >= 0 && v != g.output &&
+                          g.values[v].part_of < 0 && join.inputs[0] != join.inputs[1];
+        }
+        for (int k = 0; k < 2; ++k) {
+            if (!in_place[k]) continue;
+            g.values[join.inputs[k]].part_of = join.output;
+            g.values[join.inputs[k]].channel_offset = offsets[k];
+        }
+        if (in_place[0] && in_place[1]) {
+            dead[i] = true;
+        } else if (in_place[0] || in_place[1]) {
+            const int k = in_place[0] ? 1 : 0;  // the input still copied
+            Value slice;
+            slice.name = g.values[join.output].name + " (slice)";
+            slice.shape = {joined.n, g.values[join.inputs[k]].shape.c, joined.h, joined.w};
+            slice.part_of = join.output;
+            slice.channel_offset = offsets[k];
+            g.values.push_back(slice);
+            join.kind = StageKind::CenterCrop;
+            join.inputs = {join.inputs[k]};
+            join.output = static_cast<int>(g.values.size()) - 1;
+        }
+    }
+    remove_marked(g, dead);
+}
+
 }  // namespace ae2d::graph

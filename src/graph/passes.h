@@ -22,6 +22,12 @@ void convolve_before_upsampling(Graph &g);
 // A NormPReLU feeding only an up-sampling becomes NormPReLUUpsample.
 void fuse_stages(Graph &g);
 
+// UNet2d's join without a copy (CPU): an input of a CropConcat that needs no crop becomes a
+// channel slice of the joined value (Value::part_of), so its producer writes it in place and
+// its readers read it there. A join with both inputs in place is removed; with one, it becomes
+// a CenterCrop of the other into its slice. Runs on a shaped, fused graph.
+void join_in_place(Graph &g);
+
 // How many stages read each value (the graph output counts as a reader).
 std::vector<int> count_readers(const Graph &g);
 

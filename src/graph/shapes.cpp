@@ -78,6 +78,13 @@ Status infer_shapes(Graph &g, const Shape4 &input) {
             out.w = std::min(in.w, ref.w);
             break;
         }
+        case StageKind::CropConcat: {
+            const Shape4 skip = g.values[s.inputs[1]].shape;
+            out.c = in.c + skip.c;
+            out.h = std::min(in.h, skip.h);
+            out.w = std::min(in.w, skip.w);
+            break;
+        }
         case StageKind::ResidualAdd:
         case StageKind::NormResidualAdd:
         case StageKind::NormPReLU:

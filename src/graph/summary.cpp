@@ -47,15 +47,24 @@ std::string format_summary(const Graph &g, const Shape4 &input) {
     line(kDoubleRule);
     int64_t total_params = 0;
     double total_output = 0;  // numbers in all rows' outputs, one sample
+    auto shape_text = [&](int value) {
+        const Shape4 &s = g.values[value].shape;
+        return "[-1, " + std::to_string(s.c) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + "]";
+    };
+    auto numel = [&](int value) {
+        const Shape4 &s = g.values[value].shape;
+        return double(s.c * s.h * s.w);
+    };
     for (size_t i = 0; i < g.rows.size(); ++i) {
         const SummaryRow &r = g.rows[i];
-        const Shape4 &s = g.values[r.value].shape;
         const std::string name = short_name(r.module_class + "-" + std::to_string(i + 1));
-        const std::string shape = "[-1, " + std::to_string(s.c) + ", " + std::to_string(s.h) + ", " +
-                                  std::to_string(s.w) + "]";
-        line(fmt("%20s  %25s %15s", name.c_str(), shape.c_str(), thousands(r.params).c_str()));
+        line(fmt("%20s  %25s %15s", name.c_str(), shape_text(r.value).c_str(), thousands(r.params).c_str()));
         total_params += r.params;
-        total_output += double(s.c * s.h * s.w);
+        total_output += numel(r.value);
+        if (r.second_value >= 0) {  // mdnc's torchsummary: each further output on its own line
+            line(fmt("%20s  %25s %15s", "", shape_text(r.second_value).c_str(), ""));
+            total_output += numel(r.second_value);
+        }
     }
     // Sizes as torchsummary computes them: 4 bytes a number, outputs counted twice
     // (forward and backward), in MiB.

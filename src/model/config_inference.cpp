@@ -56,8 +56,12 @@ Expected<MetadataConfig> config_from_metadata(const std::map<std::string, std::s
         else missing.push_back(k);
     }
     auto arch = metadata.find("arch");
-    if (arch != metadata.end() && arch->second != "AE2d")
-        return Status::Error("metadata arch is '" + arch->second + "', expected 'AE2d'");
+    if (arch != metadata.end()) {
+        auto parsed = parse_arch(arch->second);
+        if (!parsed) return Status::Error("metadata: " + parsed.message());
+        out.config.arch = *parsed;
+        out.arch_found = true;
+    }
     if (!out.found) return out;
     if (!missing.empty()) {
         std::string list;
@@ -149,6 +153,14 @@ Expected<Config> infer_config(const std::map<std::string, Tensor> &tensors) {
     c.block = BlockKind::Plain;
     for (const auto &[name, t] : tensors)
         if (name.find(".conv3.") != std::string::npos) c.block = BlockKind::Bottleneck;
+    // A UNet2d's first decoder stack reads its input joined with a skip of as many channels: its
+    // first block normalizes twice the middle stack's output channels (unet2d spec).
+    const std::string first_norm = std::string("conv_up_list.0.") +
+                                   (c.layers[depth - 2] > 1 ? "conv_list.0" : "conv_scale") + ".conv1.0.weight";
+    auto joined = tensors.find(first_norm);
+    if (joined != tensors.end() && joined->second.rank() == 1 &&
+        joined->second.shape[0] == 2 * (int64_t(c.channel) << (depth - 2)))
+        c.arch = Arch::UNet2d;
     Status ok = c.validate();
     if (!ok) return ok.with_context("configuration inferred from the tensors");
     return c;

@@ -15,11 +15,12 @@ namespace ae2d::model {
 // the metadata holds none of them (a plain save_file(state_dict)).
 struct MetadataConfig {
     bool found = false;
+    bool arch_found = false;  // "arch" given (alone, it still names the family of inferred tensors)
     Config config;
 };
 Expected<MetadataConfig> config_from_metadata(const std::map<std::string, std::string> &metadata);
 
-// Reads the configuration off the tensor names and shapes of an AE2d state_dict.
+// Reads the configuration off the tensor names and shapes of an AE2d or UNet2d state_dict.
 Expected<Config> infer_config(const std::map<std::string, Tensor> &tensors);
 
 // Every parameter of the graph present with its shape, and nothing else.

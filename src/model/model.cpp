@@ -41,8 +41,12 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
         if (!inferred) return inferred.status().with_context(source);
         config = *inferred;
         origin = "configuration inferred from the tensor names and shapes";
+        if (from_meta->arch_found && from_meta->config.arch != config.arch) {
+            config.arch = from_meta->config.arch;
+            origin += ", arch from the metadata";
+        }
     }
-    auto g = graph::build_ae2d(config);
+    auto g = graph::build_network(config);
     if (!g) return g.status().with_context(source);
     Status ok = model::check_tensors(*g, tensors, origin);
     if (!ok) return ok.with_context(source);
@@ -215,7 +219,7 @@ Status Model::forward_view(const float *input, const std::vector<int64_t> &input
 void set_num_threads(int threads) { halide_set_num_threads(threads); }
 
 Expected<std::string> summary(const Config &config, int64_t channels, int64_t height, int64_t width) {
-    auto g = graph::build_ae2d(config);
+    auto g = graph::build_network(config);
     if (!g) return g.status();
     const Shape4 input{1, channels, height, width};
     Status ok = graph::infer_shapes(*g, input);

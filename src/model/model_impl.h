@@ -60,6 +60,7 @@ struct Model::Impl {
         }
         runtime::PlanOptions options;
         options.schedule = &schedule;
+        options.join_in_place = backend == Backend::Cpu;  // device buffers are not sliced
         auto plan = runtime::make_execution_plan(graph, s, options);
         if (!plan) return plan.status();
         Status ok = runtime::check_plan_limits((*plan)->graph, (*plan)->memory, limits);

@@ -29,8 +29,14 @@ public:
         : plan_(plan), weights_(weights), packed_(packed), input_(input), output_(output), arena_(arena) {}
 
     Act act(int v) const override {
-        const Shape4 &s = plan_.graph.values[v].shape;
-        return Act(data_of(v), int(s.w), int(s.h), int(s.c), int(s.n));
+        const graph::Value &value = plan_.graph.values[v];
+        const Shape4 &s = value.shape;
+        if (value.part_of < 0) return Act(data_of(v), int(s.w), int(s.h), int(s.c), int(s.n));
+        // A channel slice of a joined value: its samples lie at the whole's sample stride.
+        const int plane = int(s.w * s.h);
+        const int sample = int(plan_.graph.values[value.part_of].shape.c) * plane;
+        halide_dimension_t dims[4] = {{0, int(s.w), 1}, {0, int(s.h), int(s.w)}, {0, int(s.c), plane}, {0, int(s.n), sample}};
+        return Act(data_of(v), 4, dims);
     }
     // Instance-norm coefficients: scales (c, n), then shifts (c, n).
     Act scale(int v) const override {

@@ -80,6 +80,8 @@ Expected<std::shared_ptr<const DeviceWeights>> upload_weights(const WeightMap &w
 
 Expected<std::unique_ptr<DeviceArena>> make_device_arena(const ExecutionPlan &plan, Backend backend) {
     const graph::Graph &g = plan.graph;
+    for (const graph::Value &v : g.values)
+        if (v.part_of >= 0) return Status::Error("internal: a plan with joins in place (" + v.name + ") runs on the CPU only");
     const std::vector<LiveRange> live = live_ranges(g);
 
     // The buffers to place: one per activation, two (scale, shift) per coefficient value.

@@ -34,6 +34,7 @@ std::string stage_library(const Stage &s) {
     case StageKind::ResidualAdd: return "residual_add";
     case StageKind::NormResidualAdd: return "norm_residual_add";
     case StageKind::CenterCrop: return "center_crop";
+    case StageKind::CropConcat: return "crop_concat";
     case StageKind::NormPReLUConv2d: return "norm_prelu_conv2d";
     case StageKind::NormPReLUUpsampleConv2d: return "norm_prelu_upsample_conv2d";
     }
@@ -75,6 +76,7 @@ Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::
         graph::convolve_before_upsampling(plan->graph);
         graph::fuse_stages(plan->graph);
     }
+    if (options.join_in_place) graph::join_in_place(plan->graph);
     plan->memory = plan_memory(plan->graph);
     const ScheduleTable manual = ScheduleTable::manual();
     const ScheduleTable &table = options.schedule ? *options.schedule : manual;

@@ -27,6 +27,7 @@ struct ExecutionPlan {
 struct PlanOptions {
     bool fuse = true;                         // false runs every primitive stage on its own (tests compare both)
     const ScheduleTable *schedule = nullptr;  // which variant runs each stage; nullptr: manual
+    bool join_in_place = true;                // UNet2d joins without a copy where they can (CPU only)
 };
 
 Expected<std::shared_ptr<const ExecutionPlan>> make_execution_plan(const graph::Graph &g, const graph::Shape4 &input,

@@ -29,6 +29,13 @@ std::vector<LiveRange> live_ranges(const graph::Graph &g) {
         for (int v : s.inputs) live[v].last = std::max(live[v].last, i);
     }
     live[g.output].last = n_stages;
+    // A value stored inside another (Value::part_of) keeps that one's storage live.
+    for (size_t v = 0; v < g.values.size(); ++v) {
+        const int whole = g.values[v].part_of;
+        if (whole < 0 || live[v].last < live[v].first) continue;
+        live[whole].first = std::min(live[whole].first, live[v].first);
+        live[whole].last = std::max(live[whole].last, live[v].last);
+    }
     return live;
 }
 
@@ -36,10 +43,17 @@ MemoryPlan plan_memory(const graph::Graph &g) {
     MemoryPlan plan;
     plan.offsets.assign(g.values.size(), -1);
     const std::vector<LiveRange> ranges = live_ranges(g);
+    // The values stages write, in stage order, then the wholes that only their parts write
+    // (join_in_place); a part lives in its whole.
+    std::vector<int> values;
+    for (const graph::Stage &s : g.stages) values.push_back(s.output);
+    for (const graph::Value &v : g.values)
+        if (v.part_of >= 0) values.push_back(v.part_of);
+    std::vector<bool> seen(g.values.size(), false);
     std::vector<Interval> live;
-    for (const graph::Stage &s : g.stages) {
-        const int v = s.output;
-        if (v == g.output) continue;
+    for (int v : values) {
+        if (seen[v] || v == g.output || g.values[v].part_of >= 0) continue;
+        seen[v] = true;
         live.push_back({v, ranges[v].first, ranges[v].last, align_up(g.values[v].numel())});
     }
 
@@ -67,6 +81,13 @@ MemoryPlan plan_memory(const graph::Graph &g) {
         plan.arena_floats = std::max(plan.arena_floats, offset + cur.size);
         plan.naive_floats += cur.size;
         placed.push_back(k);
+    }
+    // A part starts at its first channel of the whole (batch 1: the whole part is contiguous;
+    // batch n: each sample's part is, at the whole's sample stride).
+    for (size_t v = 0; v < g.values.size(); ++v) {
+        const graph::Value &part = g.values[v];
+        if (part.part_of < 0) continue;
+        plan.offsets[v] = plan.offsets[part.part_of] + part.channel_offset * part.shape.h * part.shape.w;
     }
     return plan;
 }

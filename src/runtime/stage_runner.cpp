@@ -94,10 +94,14 @@ bool reads_planes_as_rows(const Stage &s) {
     }
 }
 
-// A dense host activation (HostBuffers) with its planes read as rows of `width` pixels.
+// A host activation (HostBuffers) with dense planes, read as rows of `width` pixels.
 Act planes_as_rows(const Act &a, int width) {
     const int pixels = a.dim(0).extent() * a.dim(1).extent();
-    return Act(a.data(), width, pixels / width, a.dim(2).extent(), a.dim(3).extent());
+    halide_dimension_t dims[4] = {{0, width, 1},
+                                  {0, pixels / width, width},
+                                  {0, a.dim(2).extent(), a.dim(2).stride()},
+                                  {0, a.dim(3).extent(), a.dim(3).stride()}};
+    return Act(a.data(), 4, dims);
 }
 
 }  // namespace
@@ -187,6 +191,13 @@ int StageRunner::call(const Stage &s, int v, const ConstAct &packed) {
         const Shape4 &from = plan_.graph.values[in[0]].shape, &to = plan_.graph.values[s.output].shape;
         auto x = b_.act(in[0]), y = b_.act(s.output);
         return AE2D_STAGE_FN(center_crop)(x, int((from.w - to.w) / 2), int((from.h - to.h) / 2), y);
+    }
+    case StageKind::CropConcat: {
+        const Shape4 &a = plan_.graph.values[in[0]].shape, &b = plan_.graph.values[in[1]].shape;
+        const Shape4 &to = plan_.graph.values[s.output].shape;
+        auto xa = b_.act(in[0]), xb = b_.act(in[1]), y = b_.act(s.output);
+        return AE2D_STAGE_FN(crop_concat)(xa, xb, int((a.w - to.w) / 2), int((a.h - to.h) / 2), int((b.w - to.w) / 2),
+                                          int((b.h - to.h) / 2), y);
     }
     }
     return -1;

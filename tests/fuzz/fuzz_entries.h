@@ -136,7 +136,7 @@ inline int config_one(const uint8_t *data, size_t size) {
         if (!inferred) return 0;
         config = *inferred;
     }
-    auto g = graph::build_ae2d(config);
+    auto g = graph::build_network(config);
     if (!g) return 0;
     (void)config.to_string();
     (void)g->num_parameters();

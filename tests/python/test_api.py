@@ -79,6 +79,7 @@ def test_description_matches_manifest():
         assert m.config.channel == c["channel"]
         assert list(m.config.layers) == c["layers"]
         assert m.config.block == c["block"]
+        assert m.config.arch == c.get("arch", "AE2d")
         ks = c["kernel_size"]
         assert m.config.kernel_size == (ks if isinstance(ks, int) else tuple(ks))
         assert (m.config.in_planes, m.config.out_planes) == (c["in_planes"], c["out_planes"])
@@ -97,7 +98,7 @@ def test_summary_is_the_seeds_table():
     for e in entries:
         ks = e["kernel_size"]
         cfg = ae2d.Config(e["channel"], tuple(e["layers"]), e["block"], ks if isinstance(ks, int) else tuple(ks),
-                          e["in_planes"], e["out_planes"])
+                          e["in_planes"], e["out_planes"], e.get("arch", "AE2d"))
         with open(os.path.join(DATA, e["file"])) as f:
             assert ae2d.summary(cfg, tuple(e["input_shape"])) == f.read(), e["file"]
     m = ae2d.Model.load(DENOISER)
@@ -145,7 +146,7 @@ def test_from_state_dict_of_numpy_equals_the_file(name):
     np.testing.assert_array_equal(ae2d.Model.from_state_dict(arrays)(x), want)  # config inferred
     c = fixture_model(name).config
     given = dict(channel=c.channel, layers=list(c.layers), block=c.block, kernel_size=c.kernel_size,
-                 in_planes=c.in_planes, out_planes=c.out_planes)
+                 in_planes=c.in_planes, out_planes=c.out_planes, arch=c.arch)
     np.testing.assert_array_equal(ae2d.Model.from_state_dict(arrays, **given)(x), want)
     np.testing.assert_array_equal(ae2d.Model.from_state_dict(arrays, channel=c.channel)(x), want)  # partial
 
@@ -156,16 +157,20 @@ def test_from_state_dict_of_the_reference_module_equals_its_file(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "tests", "reference"))
     try:
         import ae2d_ref as ref
+        import unet2d_ref as unet_ref
         from make_fixtures import metadata_for, random_state_dict
     finally:
         sys.path.pop(0)
-    for (ch, layers, block, ks, cin, cout) in [(6, [1, 2, 1], "bottleneck", 3, 1, 1), (8, [2, 1], "plain", 5, 3, 2)]:
+    for (arch, ch, layers, block, ks, cin, cout) in [("AE2d", 6, [1, 2, 1], "bottleneck", 3, 1, 1),
+                                                     ("AE2d", 8, [2, 1], "plain", 5, 3, 2),
+                                                     ("UNet2d", 6, [1, 2, 2], "bottleneck", 3, 2, 1)]:
         torch.manual_seed(0)
-        net = ref.AE2d(ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout).double()
+        module = unet_ref.UNet2d if arch == "UNet2d" else ref.AE2d
+        net = module(ch, layers, block=block, kernel_size=ks, in_planes=cin, out_planes=cout).double()
         net.load_state_dict(random_state_dict(net, seed=7))
         net.eval()
         path = str(tmp_path / "m.safetensors")
-        ref.save_safetensors(path, net.state_dict(), metadata_for(ch, layers, block, ks, cin, cout))
+        ref.save_safetensors(path, net.state_dict(), metadata_for(ch, layers, block, ks, cin, cout, arch))
         x = torch.from_numpy(np.random.default_rng(3).standard_normal((2, cin, 19, 22)))
         from_file = ae2d.Model.load(path)(x.float())
         from_sd = ae2d.Model.from_state_dict(net.state_dict())(x.float())  # float64 torch tensors
