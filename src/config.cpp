@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <sstream>
+#include <utility>
 
 namespace ae2d {
 
@@ -68,23 +69,33 @@ std::string Config::to_string() const {
     return s.str();
 }
 
-Expected<BlockKind> parse_block_kind(const std::string &text) {
-    std::string lower = text;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (lower == "plain") return BlockKind::Plain;
-    if (lower == "bottleneck") return BlockKind::Bottleneck;
-    return Status::Error("block must be 'plain' or 'bottleneck', got '" + text + "'");
+namespace {
+
+// The enumerator of `names` (as mdnc spells them) that `text` names, case-insensitively.
+template<typename Enum, size_t N>
+Expected<Enum> parse_name(const char *what, const std::string &text, const std::pair<const char *, Enum> (&names)[N]) {
+    auto lower = [](std::string s) {
+        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        return s;
+    };
+    std::string choices;
+    for (const auto &[name, value] : names) {
+        if (lower(name) == lower(text)) return value;
+        choices += std::string(choices.empty() ? "" : " or ") + "'" + name + "'";
+    }
+    return Status::Error(std::string(what) + " must be " + choices + ", got '" + text + "'");
 }
+
+const std::pair<const char *, BlockKind> kBlockNames[] = {{"plain", BlockKind::Plain}, {"bottleneck", BlockKind::Bottleneck}};
+const std::pair<const char *, Arch> kArchNames[] = {{"AE2d", Arch::AE2d}, {"UNet2d", Arch::UNet2d}};
+
+}  // namespace
+
+Expected<BlockKind> parse_block_kind(const std::string &text) { return parse_name("block", text, kBlockNames); }
 
 const char *block_kind_name(BlockKind kind) { return kind == BlockKind::Plain ? "plain" : "bottleneck"; }
 
-Expected<Arch> parse_arch(const std::string &text) {
-    std::string lower = text;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (lower == "ae2d") return Arch::AE2d;
-    if (lower == "unet2d") return Arch::UNet2d;
-    return Status::Error("arch must be 'AE2d' or 'UNet2d', got '" + text + "'");
-}
+Expected<Arch> parse_arch(const std::string &text) { return parse_name("arch", text, kArchNames); }
 
 const char *arch_name(Arch arch) { return arch == Arch::UNet2d ? "UNet2d" : "AE2d"; }
 

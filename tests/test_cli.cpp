@@ -31,6 +31,22 @@ void write_bytes(const fs::path &p, const std::string &bytes) {
     f << bytes;
 }
 
+// The .npy `out` written by `ae2d run` against the PyTorch reference `reference`, within the
+// parity bound of test_model.cpp.
+void check_npy_matches(const fs::path &out, const std::string &reference) {
+    auto got = io::read_npy(out.string());
+    auto want = io::read_npy(reference);
+    REQUIRE(got.ok());
+    REQUIRE(want.ok());
+    REQUIRE(got->shape == want->shape);
+    double max_diff = 0, max_ref = 0;
+    for (size_t i = 0; i < want->data.size(); ++i) {
+        max_diff = std::max(max_diff, double(std::fabs(got->data[i] - want->data[i])));
+        max_ref = std::max(max_ref, double(std::fabs(want->data[i])));
+    }
+    CHECK(max_diff <= 1e-4 * max_ref);
+}
+
 }  // namespace
 
 TEST_CASE("ae2d run writes PyTorch's output as .npy", "[cli]") {
@@ -40,17 +56,7 @@ TEST_CASE("ae2d run writes PyTorch's output as .npy", "[cli]") {
                         fixture("plain_k3_d2.input.npy") + " --output " + out.string() + " --threads 2");
     INFO(r.err);
     REQUIRE(r.code == 0);
-    auto got = io::read_npy(out.string());
-    auto want = io::read_npy(fixture("plain_k3_d2.output.npy"));
-    REQUIRE(got.ok());
-    REQUIRE(want.ok());
-    REQUIRE(got->shape == want->shape);
-    double max_diff = 0, max_ref = 0;
-    for (size_t i = 0; i < want->data.size(); ++i) {
-        max_diff = std::max(max_diff, double(std::fabs(got->data[i] - want->data[i])));
-        max_ref = std::max(max_ref, double(std::fabs(want->data[i])));
-    }
-    CHECK(max_diff <= 1e-4 * max_ref);  // the parity bound of test_model.cpp
+    check_npy_matches(out, fixture("plain_k3_d2.output.npy"));
 }
 
 TEST_CASE("ae2d run reads (H, W) arrays and PNG, writes PNG at the input's depth", "[cli]") {
@@ -112,17 +118,7 @@ TEST_CASE("ae2d summary and run on a UNet2d", "[cli][summary][unet]") {
                  fixture("unet_bneck_k31_d4_nometa.input.npy") + " --output " + out.string());
     INFO(r.err);
     REQUIRE(r.code == 0);
-    auto got = io::read_npy(out.string());
-    auto want = io::read_npy(fixture("unet_bneck_k31_d4_nometa.output.npy"));
-    REQUIRE(got.ok());
-    REQUIRE(want.ok());
-    REQUIRE(got->shape == want->shape);
-    double max_diff = 0, max_ref = 0;
-    for (size_t i = 0; i < want->data.size(); ++i) {
-        max_diff = std::max(max_diff, double(std::fabs(got->data[i] - want->data[i])));
-        max_ref = std::max(max_ref, double(std::fabs(want->data[i])));
-    }
-    CHECK(max_diff <= 1e-4 * max_ref);
+    check_npy_matches(out, fixture("unet_bneck_k31_d4_nometa.output.npy"));
 }
 
 TEST_CASE("bad files: clear message, non-zero exit, no output written", "[cli][errors]") {
