@@ -11,7 +11,7 @@
 
 #include "ae2d/limits.h"
 #include "io/file_util.h"
-#include "limits_check.h"
+#include "core/limits_check.h"
 
 namespace ae2d::io {
 

@@ -10,8 +10,8 @@
 
 #include "ae2d/limits.h"
 #include "io/file_util.h"
-#include "json_brief.h"
-#include "limits_check.h"
+#include "core/json_brief.h"
+#include "core/limits_check.h"
 #include "runtime/huge_pages.h"
 
 namespace ae2d::io {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "json_brief.h"
+#include "core/json_brief.h"
 
 namespace ae2d::model {
 

@@ -1,7 +1,7 @@
 #include "runtime/forward_limits.h"
 
 #include "ae2d/tensor.h"
-#include "limits_check.h"
+#include "core/limits_check.h"
 
 namespace ae2d::runtime {
 

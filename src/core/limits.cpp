@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "limits_check.h"
+#include "core/limits_check.h"
 
 namespace ae2d {
 
