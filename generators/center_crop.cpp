@@ -21,19 +21,12 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, output);
         output(x, y, c, n) = input(x + offset_x, y + offset_y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(input);
-            offset_x.set_estimate(0);
-            offset_y.set_estimate(0);
-            ae2d::schedules::estimate_activation(output);
-            return;
-        }
-        ae2d::schedules::schedule_elementwise_for(output, get_target());
+        ae2d::schedules::schedule_elementwise_stage(using_autoscheduler(), get_target(),
+                                                    output, input, offset_x, offset_y);
     }
 
 private:

@@ -20,8 +20,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(weights);
-        ops::require_zero_mins(packed);
+        ops::require_zero_mins(weights, packed);
         packed.dim(0).set_extent(ops::kChannelBlock);
         Expr kernel_w = weights.dim(0).extent(), out_channels = weights.dim(3).extent();
         Expr o = cob * ops::kChannelBlock + coi;

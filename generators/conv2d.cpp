@@ -40,9 +40,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(weights);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, weights, output);
 
         Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
         const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());

@@ -23,9 +23,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(a);
-        ops::require_zero_mins(b);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(a, b, output);
         const Expr ca = a.dim(2).extent(), cb = b.dim(2).extent();
         // Clamped channel indices keep the branch that select() does not take inside its buffer.
         const Expr from_a = a(x + a_offset_x, y + a_offset_y, clamp(c, 0, ca - 1), n);
@@ -33,14 +31,8 @@ public:
         output(x, y, c, n) = select(c < ca, from_a, from_b);
 
         // ---------------------------------------------------------------- schedule
-        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(a);
-            ae2d::schedules::estimate_activation(b);
-            for (Input<int> *offset : {&a_offset_x, &a_offset_y, &b_offset_x, &b_offset_y}) offset->set_estimate(0);
-            ae2d::schedules::estimate_activation(output);
-            return;
-        }
-        ae2d::schedules::schedule_elementwise_for(output, get_target());
+        ae2d::schedules::schedule_elementwise_stage(using_autoscheduler(), get_target(),
+                                                    output, a, b, a_offset_x, a_offset_y, b_offset_x, b_offset_y);
     }
 
 private:

@@ -27,11 +27,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(gamma);
-        ops::require_zero_mins(beta);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
+        ops::require_zero_mins(input, gamma, beta, scale, shift);
 
         constexpr double kEps = 1e-5;
         Expr count = cast<double>(input.dim(0).extent()) * cast<double>(input.dim(1).extent());
@@ -59,11 +55,7 @@ public:
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(input);
-            ae2d::schedules::estimate_channels(gamma);
-            ae2d::schedules::estimate_channels(beta);
-            ae2d::schedules::estimate_coefficients(scale);
-            ae2d::schedules::estimate_coefficients(shift);
+            ae2d::schedules::estimate_arguments(input, gamma, beta, scale, shift);
             return;
         }
         if (get_target().has_gpu_feature()) {

@@ -23,24 +23,13 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
-        ops::require_zero_mins(slope);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, scale, shift, slope, output);
         Func act = ops::norm_prelu(input, scale, shift, slope);
         output(x, y, c, n) = act(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(input);
-            ae2d::schedules::estimate_coefficients(scale);
-            ae2d::schedules::estimate_coefficients(shift);
-            ae2d::schedules::estimate_channels(slope);
-            ae2d::schedules::estimate_activation(output);
-            return;
-        }
-        ae2d::schedules::schedule_elementwise_for(output, get_target());
+        ae2d::schedules::schedule_elementwise_stage(using_autoscheduler(), get_target(),
+                                                    output, input, scale, shift, slope);
     }
 
 private:

@@ -33,12 +33,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(weights);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
-        ops::require_zero_mins(slope);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, weights, scale, shift, slope, output);
 
         Func act = ops::norm_prelu(input, scale, shift, slope);
         Func padded = ops::zero_padded(act, input.dim(0).extent(), input.dim(1).extent());
@@ -62,10 +57,7 @@ public:
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(input);
-            ae2d::schedules::estimate_coefficients(scale);
-            ae2d::schedules::estimate_coefficients(shift);
-            ae2d::schedules::estimate_channels(slope);
+            ae2d::schedules::estimate_arguments(input, scale, shift, slope);
             ae2d::schedules::estimate_weights(weights);
             stride_x.set_estimate(1);
             stride_y.set_estimate(1);

@@ -23,11 +23,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
-        ops::require_zero_mins(slope);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, scale, shift, slope, output);
         Func act = ops::norm_prelu(input, scale, shift, slope);
         ops::Upsampled up = ops::upsample_bilinear(act, input.dim(0).extent(), input.dim(1).extent(),
                                                    output.dim(0).extent(), output.dim(1).extent());
@@ -36,10 +32,7 @@ public:
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
             ae2d::schedules::estimate_activation(input, /*half=*/true);
-            ae2d::schedules::estimate_coefficients(scale);
-            ae2d::schedules::estimate_coefficients(shift);
-            ae2d::schedules::estimate_channels(slope);
-            ae2d::schedules::estimate_activation(output);
+            ae2d::schedules::estimate_arguments(scale, shift, slope, output);
             return;
         }
         if (get_target().has_gpu_feature()) {

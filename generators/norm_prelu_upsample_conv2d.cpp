@@ -33,12 +33,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(weights);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
-        ops::require_zero_mins(slope);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, weights, scale, shift, slope, output);
 
         Expr in_w = input.dim(0).extent(), in_h = input.dim(1).extent();
         Expr up_w = factor_x * in_w, up_h = factor_y * in_h;

@@ -22,23 +22,11 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(a);
-        ops::require_zero_mins(b);
-        ops::require_zero_mins(scale);
-        ops::require_zero_mins(shift);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(a, b, scale, shift, output);
         output(x, y, c, n) = a(x, y, c, n) + (b(x, y, c, n) * scale(c, n) + shift(c, n));
 
         // ---------------------------------------------------------------- schedule
-        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(a);
-            ae2d::schedules::estimate_activation(b);
-            ae2d::schedules::estimate_coefficients(scale);
-            ae2d::schedules::estimate_coefficients(shift);
-            ae2d::schedules::estimate_activation(output);
-            return;
-        }
-        ae2d::schedules::schedule_elementwise_for(output, get_target());
+        ae2d::schedules::schedule_elementwise_stage(using_autoscheduler(), get_target(), output, a, b, scale, shift);
     }
 
 private:

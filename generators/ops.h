@@ -14,11 +14,12 @@ namespace ae2d::ops {
 using namespace Halide;
 
 // Every ae2d buffer is indexed from 0 in every dimension, as PyTorch tensors are.
-template<typename Buf>
-void require_zero_mins(Buf &buffer) {
-    for (int d = 0; d < buffer.dimensions(); d++) {
-        buffer.dim(d).set_min(0);
-    }
+template<typename... Bufs>
+void require_zero_mins(Bufs &...buffers) {
+    auto one = [](auto &buffer) {
+        for (int d = 0; d < buffer.dimensions(); d++) buffer.dim(d).set_min(0);
+    };
+    (one(buffers), ...);
 }
 
 // PReLU with one slope per channel: v if v >= 0, slope * v otherwise.

@@ -19,13 +19,7 @@ public:
         output(x, y, c, n) = a(x, y, c, n) + b(x, y, c, n);
 
         // ---------------------------------------------------------------- schedule
-        if (using_autoscheduler()) {  // the "auto" baseline: estimates only
-            ae2d::schedules::estimate_activation(a);
-            ae2d::schedules::estimate_activation(b);
-            ae2d::schedules::estimate_activation(output);
-            return;
-        }
-        ae2d::schedules::schedule_elementwise_for(output, get_target());
+        ae2d::schedules::schedule_elementwise_stage(using_autoscheduler(), get_target(), output, a, b);
     }
 
 private:

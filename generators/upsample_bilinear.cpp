@@ -19,8 +19,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(input);
-        ops::require_zero_mins(output);
+        ops::require_zero_mins(input, output);
         ops::Upsampled up = ops::upsample_bilinear(input, input.dim(0).extent(), input.dim(1).extent(),
                                                    output.dim(0).extent(), output.dim(1).extent());
         output(x, y, c, n) = up.up(x, y, c, n);

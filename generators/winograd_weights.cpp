@@ -25,8 +25,7 @@ public:
 
     void generate() {
         // ---------------------------------------------------------------- algorithm
-        ops::require_zero_mins(weights);
-        ops::require_zero_mins(packed);
+        ops::require_zero_mins(weights, packed);
         packed.dim(0).set_extent(ops::kChannelBlock);  // constant extents, unrolled by the schedule
         const int points = tile + 2;
         packed.dim(2).set_extent(points * points);

@@ -7,6 +7,8 @@
 
 #include "Halide.h"
 
+#include <type_traits>
+
 namespace ae2d::schedules {
 
 constexpr int kEstimatePlane = 256;
@@ -46,6 +48,24 @@ void estimate_channels(Buf &b) {
 template<typename Buf>
 void estimate_weights(Buf &b) {
     b.set_estimates({{0, kEstimateKernel}, {0, kEstimateKernel}, {0, kEstimateChannels}, {0, kEstimateChannels}});
+}
+
+// The estimates of an element-wise stage's arguments, by kind: an int (an offset) 0; a buffer
+// by its rank, as an activation (4), instance-norm coefficients (2) or per-channel parameters (1).
+template<typename... Args>
+void estimate_arguments(Args &...args) {
+    auto one = [](auto &a) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Halide::GeneratorInput<int>>) {
+            a.set_estimate(0);
+        } else if (a.dimensions() == 4) {
+            estimate_activation(a);
+        } else if (a.dimensions() == 2) {
+            estimate_coefficients(a);
+        } else {
+            estimate_channels(a);
+        }
+    };
+    (one(args), ...);
 }
 
 }  // namespace ae2d::schedules

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "Halide.h"
+#include "auto_estimates.h"
 #include "conv_schedule.h"
 
 #include <vector>
@@ -176,6 +177,17 @@ inline void schedule_elementwise_for(Halide::Func out, const Halide::Target &t,
         gpu::schedule_elementwise(out, specializations);
     } else {
         schedule_elementwise(out, t, specializations);
+    }
+}
+
+// The schedule section of an element-wise generator: the "auto" baseline gets only the estimates
+// of its output and arguments (estimate_arguments), every other build schedule_elementwise_for.
+template<typename Output, typename... Args>
+void schedule_elementwise_stage(bool autoscheduled, const Halide::Target &t, Output &output, Args &...args) {
+    if (autoscheduled) {
+        estimate_arguments(output, args...);
+    } else {
+        schedule_elementwise_for(output, t);
     }
 }
 
