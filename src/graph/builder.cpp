@@ -13,9 +13,9 @@ struct Axes {  // a per-axis pair (h, w)
 
 enum class Direction { Down, Up };
 
-class Ae2dBuilder {
+class NetworkBuilder {
 public:
-    explicit Ae2dBuilder(const Config &c) { g_.config = c; }
+    explicit NetworkBuilder(const Config &c) { g_.config = c; }
 
     Graph build() {
         const Config &c = g_.config;
@@ -217,7 +217,7 @@ private:
 Expected<Graph> build_network(const Config &config) {
     Status ok = config.validate();
     if (!ok) return ok;
-    return Ae2dBuilder(config).build();
+    return NetworkBuilder(config).build();
 }
 
 }  // namespace ae2d::graph
