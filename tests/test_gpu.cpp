@@ -4,7 +4,8 @@
 //
 // A backend that is not usable here skips its tests: a warning, and under ctest an exit code
 // that ctest reports as skipped (tests/CMakeLists.txt sets AE2D_SKIP_EXIT_CODE and
-// SKIP_RETURN_CODE). AE2D_REQUIRE_OPENCL=1 (scripts/test.sh) turns a missing OpenCL into a failure.
+// SKIP_RETURN_CODE). AE2D_REQUIRE_OPENCL=1 (scripts/test.sh) turns a missing OpenCL into a failure,
+// AE2D_REQUIRE_CUDA=1 (scripts/gpu_check.sh) a missing CUDA.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -46,6 +47,8 @@ bool usable_or_skip(Backend backend) {
     if (s.usable) return true;
     if (backend == Backend::OpenCL && env_flag("AE2D_REQUIRE_OPENCL"))
         FAIL("AE2D_REQUIRE_OPENCL is set but the opencl backend is not usable: " << s.detail);
+    if (backend == Backend::Cuda && env_flag("AE2D_REQUIRE_CUDA"))
+        FAIL("AE2D_REQUIRE_CUDA is set but the cuda backend is not usable: " << s.detail);
     if (s.compiled)
         WARN("skipped: no " << (backend == Backend::Cuda ? "CUDA" : "OpenCL") << " device (" << s.detail << ")");
     else

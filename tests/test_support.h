@@ -16,7 +16,12 @@
 
 namespace ae2d::test {
 
-inline std::string source_path(const std::string &rel) { return std::string(AE2D_SOURCE_DIR) + "/" + rel; }
+// A file of the source tree: under $AE2D_SOURCE_DIR when set (the tests run from a copy of the
+// tree elsewhere, as scripts/gpu_check.sh does on a lent machine), else where they were built.
+inline std::string source_path(const std::string &rel) {
+    const char *dir = std::getenv("AE2D_SOURCE_DIR");
+    return std::string(dir && *dir ? dir : AE2D_SOURCE_DIR) + "/" + rel;
+}
 
 inline std::string read_text(const std::string &path) {
     std::ifstream f(path, std::ios::binary);
