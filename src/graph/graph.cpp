@@ -14,6 +14,7 @@ const char *stage_kind_name(StageKind kind) {
     case StageKind::CenterCrop: return "CenterCrop";
     case StageKind::NormPReLUConv2d: return "NormPReLUConv2d";
     case StageKind::NormPReLUUpsampleConv2d: return "NormPReLUUpsampleConv2d";
+    case StageKind::NormInverse: return "NormInverse";
     }
     return "?";
 }

@@ -22,6 +22,7 @@ enum class StageKind {
     CenterCrop,               // crop to the spatial size of a recorded encoder value
     NormPReLUConv2d,          // fused: conv(prelu(norm(x)))
     NormPReLUUpsampleConv2d,  // fused: conv(upsample(prelu(norm(x))))
+    NormInverse,              // (x - shift) / scale: a plane's statistics put back (output modes)
 };
 const char *stage_kind_name(StageKind kind);
 

@@ -90,6 +90,7 @@ bool reads_planes_as_rows(const Stage &s) {
     case StageKind::NormPReLU:
     case StageKind::ResidualAdd:
     case StageKind::NormResidualAdd: return true;
+    case StageKind::NormInverse: return true;
     default: return false;
     }
 }
@@ -187,6 +188,10 @@ int StageRunner::call(const Stage &s, int v, const ConstAct &packed) {
         const Shape4 &from = plan_.graph.values[in[0]].shape, &to = plan_.graph.values[s.output].shape;
         auto x = b_.act(in[0]), y = b_.act(s.output);
         return AE2D_STAGE_FN(center_crop)(x, int((from.w - to.w) / 2), int((from.h - to.h) / 2), y);
+    }
+    case StageKind::NormInverse: {
+        auto x = act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = act(s.output);
+        return AE2D_STAGE_FN(norm_inverse)(x, sc, sh, y);
     }
     }
     return -1;
