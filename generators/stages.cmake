@@ -13,6 +13,7 @@ ae2d_add_stage(ae2d_norm_prelu_upsample norm_prelu_upsample)
 ae2d_add_stage(ae2d_norm_residual_add norm_residual_add)
 ae2d_add_stage(ae2d_center_crop center_crop)
 ae2d_add_stage(ae2d_crop_concat crop_concat)
+ae2d_add_stage(ae2d_norm_inverse norm_inverse)
 # The FMA yardstick of `ae2d bench` (CPU only).
 ae2d_add_tool_stage(ae2d_fma_peak fma_peak)
 # The packed weights of the conv stages' Winograd variants, made once per weight tensor (CPU only).

@@ -6,7 +6,8 @@ Usage (from the repository root; Debian python3-torch + python3-numpy, no other 
 
     /usr/bin/python3 tools/export_mdnc.py CHECKPOINT OUT.safetensors \\
         [--arch AE2d|UNet2d] [--channel 64] [--layers 2,2,2,2] [--block bottleneck|plain] \\
-        [--kernel-size 3 | 3,1] [--in-planes 1] [--out-planes 1] [--dtype F32|F16|BF16] \\
+        [--kernel-size 3 | 3,1] [--in-planes 1] [--out-planes 1] [--output-mode raw|normalized] \\
+        [--dtype F32|F16|BF16] \\
         [--verify] [--ae2d build/ae2d] [--verify-shape B,C,H,W] [--seed 0]
 
 CHECKPOINT may be
@@ -32,7 +33,10 @@ unexpected and mis-shaped tensors and exits with status 1. A UNet2d with layers[
 The output holds the tensors in the reference's state_dict order, stored as --dtype (default F32),
 with __metadata__ = {arch, channel, layers, block, kernel_size, in_planes, out_planes}, all strings
 (arch "AE2d" or "UNet2d"; layers and kernel_size as JSON, e.g. "[2, 2, 2, 2]" and "3" or
-"[3, 1]").
+"[3, 1]"). --output-mode normalized adds "output": "normalized": ae2d then returns
+mean + std * f((x - mean) / std) per image and channel (tests/reference/output_modes.py), for
+networks trained that way; without it (or with "raw") ae2d returns the network's output. A
+re-exported .safetensors keeps its "output" unless the flag is given.
 
 --verify reads the written file back, runs the PyTorch reference (float64, on the stored,
 rounded weights) and `AE2D run --model OUT --input X.npy --output Y.npy` on the same random input
@@ -56,6 +60,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ae2d_ref as ref  # noqa: E402
 import unet2d_ref  # noqa: E402
+import output_modes  # noqa: E402
 
 _BUFFER_SUFFIXES = ('.running_mean', '.running_var', '.num_batches_tracked')
 ARCHS = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
@@ -299,7 +304,7 @@ def verify(out_path, cfg, args):
         raise ExportError(str(e))
     x = np.random.default_rng(args.seed).random(shape).astype(np.float32)
     with torch.no_grad():
-        y_ref = net(torch.from_numpy(x).double()).numpy()
+        y_ref = output_modes.forward(net, torch.from_numpy(x).double(), getattr(args, 'mode', 'raw')).numpy()
     ae2d = args.ae2d
     if not (os.path.isfile(ae2d) and os.access(ae2d, os.X_OK)):
         print('verify: the ae2d binary {0!r} does not exist or is not executable (build it with '
@@ -343,6 +348,8 @@ def main(argv=None):
     ap.add_argument('--kernel-size', help='3 or kh,kw e.g. 3,1')
     ap.add_argument('--in-planes', type=int)
     ap.add_argument('--out-planes', type=int)
+    ap.add_argument('--output-mode', choices=['raw', 'normalized'],
+                    help='the "output" metadata (default: the input file\'s, else raw)')
     ap.add_argument('--dtype', default='F32', choices=['F32', 'F16', 'BF16'])
     ap.add_argument('--verify', action='store_true', help='compare the ae2d CLI with the PyTorch reference')
     ap.add_argument('--ae2d', default=os.path.join('build', 'ae2d'), help='ae2d binary (default build/ae2d)')
@@ -358,7 +365,18 @@ def main(argv=None):
         out_dir = os.path.dirname(os.path.abspath(args.output))
         os.makedirs(out_dir, exist_ok=True)
         tmp = args.output + '.tmp'
-        ref.save_safetensors(tmp, tensors, metadata(cfg), dtype=args.dtype)
+        meta_out = metadata(cfg)
+        mode = args.output_mode or (meta or {}).get('output', 'raw')
+        if mode not in output_modes.MODES:
+            raise ExportError('the checkpoint\'s metadata has output {0!r}; expected one of {1}'.format(
+                mode, ', '.join(output_modes.MODES)))
+        if mode != 'raw':
+            if cfg['in_planes'] != cfg['out_planes']:
+                raise ExportError('--output-mode {0} needs in_planes == out_planes, got {1} and {2}'.format(
+                    mode, cfg['in_planes'], cfg['out_planes']))
+            meta_out['output'] = mode
+        args.mode = mode
+        ref.save_safetensors(tmp, tensors, meta_out, dtype=args.dtype)
         os.replace(tmp, args.output)
         nparam = sum(int(t.numel()) for t in tensors.values())
         print('wrote {0}: {1}, {2} tensors, {3:,} parameters, {4}, {5:,} bytes'.format(

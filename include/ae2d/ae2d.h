@@ -66,6 +66,10 @@ int ae2d_model_kernel_h(const ae2d_model *model);
 int ae2d_model_kernel_w(const ae2d_model *model);
 int ae2d_model_in_planes(const ae2d_model *model);
 int ae2d_model_out_planes(const ae2d_model *model);
+/* What ae2d_model_forward returns, from the file's metadata "output": "raw" (the network's
+   output) or "normalized" (mean + std * f((x - mean) / std) per plane); a static string, NULL
+   when model is NULL. */
+const char *ae2d_model_output_mode(const ae2d_model *model);
 /* "AE2d(64, [2, 2, 2, 2], block='bottleneck', kernel_size=3, in_planes=1, out_planes=1)";
    valid while the model lives. NULL when model is NULL. */
 const char *ae2d_model_describe(const ae2d_model *model);

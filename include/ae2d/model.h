@@ -26,6 +26,7 @@
 
 #include "ae2d/config.h"
 #include "ae2d/limits.h"
+#include "ae2d/output_mode.h"
 #include "ae2d/schedule.h"
 #include "ae2d/status.h"
 #include "ae2d/tensor.h"
@@ -98,6 +99,9 @@ public:
     Backend backend() const;
 
     const Config &config() const;
+    // What forward() returns: the network's output, or the transform the file's metadata
+    // "output" names (ae2d/output_mode.h).
+    OutputMode output_mode() const;
     int nlayers() const;
     int64_t num_parameters() const;
 

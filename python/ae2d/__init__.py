@@ -186,13 +186,14 @@ class Model:
 
     @classmethod
     def from_state_dict(cls, state_dict, *, channel=None, layers=None, block=None, kernel_size=None,
-                        in_planes=None, out_planes=None, arch=None, backend: str = "cpu",
-                        threads: Optional[int] = None) -> "Model":
+                        in_planes=None, out_planes=None, arch=None, output: Optional[str] = None,
+                        backend: str = "cpu", threads: Optional[int] = None) -> "Model":
         """A model from a state_dict in memory: torch tensors or numpy arrays, any float dtype.
 
         The configuration is read off the names and shapes, or given (all or some of channel,
         layers, block, kernel_size, in_planes, out_planes, arch; the rest is inferred). An
-        AE2d and a UNet2d are told apart by their decoder's input widths.
+        AE2d and a UNet2d are told apart by their decoder's input widths. `output` is the file
+        metadata's "output" ("raw" or "normalized", see Model.output_mode).
         """
         if not hasattr(state_dict, "items"):
             raise TypeError("state_dict must be a mapping of names to tensors, got {}".format(
@@ -225,6 +226,8 @@ class Model:
                 inferred = Config._from_tuple(_ae2d.infer_config(arrays))
                 given = {k: (getattr(inferred, k) if v is None else v) for k, v in given.items()}
             metadata = _metadata(**given)
+        if output is not None:
+            metadata["output"] = str(output)
         if threads is not None:
             set_num_threads(threads)
         return cls._wrap(_ae2d.Model.from_tensors(arrays, metadata, "state_dict", backend), "state_dict")
@@ -270,6 +273,12 @@ class Model:
         return self._m.nlayers
 
     @property
+    def output_mode(self) -> str:
+        """What the model returns (the file's metadata "output"): "raw", the network's output, or
+        "normalized", mean + std * f((x - mean) / std) per image and channel."""
+        return self._m.output_mode
+
+    @property
     def num_parameters(self) -> int:
         return self._m.num_parameters
 
@@ -289,7 +298,7 @@ class Model:
 
     def summary(self, input_shape) -> str:
         """The text `ae2d summary --model M --input-shape C,H,W` prints."""
-        return summary(self.config, input_shape)
+        return summary(self.config, input_shape) + self._m.output_line
 
     def close(self) -> None:
         """Releases this handle's weights (a pass running on another thread finishes first)."""

@@ -59,6 +59,10 @@ class Predictor:
         if threads is not None:
             ae2d.set_num_threads(threads)
         self.model = ae2d.Model.load(model, backend=backend)
+        # As `ae2d run`: the bundled gray denoiser takes each channel of a colour image as a gray
+        # image ((B, C, H, W) viewed as (B * C, 1, H, W)); a model given by path keeps its check.
+        c = self.model.config
+        self.channels_as_batch = model is None and c.in_planes == 1 and c.out_planes == 1
         self.column = column
         self.batch = int(batch)
         if self.batch < 1:
@@ -76,7 +80,11 @@ class Predictor:
             for start in range(0, len(idx), self.batch):
                 chunk = idx[start:start + self.batch]
                 x = np.stack([_ae2d.image_to_planes(arrays[i]) for i in chunk])
-                y = self.model(x)
+                if self.channels_as_batch and x.shape[1] > 1:
+                    b, ch = x.shape[:2]
+                    y = self.model(x.reshape(b * ch, 1, *x.shape[2:])).reshape(b, ch, *x.shape[2:])
+                else:
+                    y = self.model(x)
                 for k, i in enumerate(chunk):
                     out[i] = planes_to_image(y[k], arrays[i].dtype)  # gray: (H, W), as PNG writes it
         result = dict(batch)

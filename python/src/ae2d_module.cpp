@@ -263,6 +263,8 @@ NB_MODULE(_ae2d, m) {
         .def_prop_ro("config", [](const PyModel &s) { return config_tuple(s.get()->config()); })
         .def_prop_ro("description", [](const PyModel &s) { return s.get()->config().to_string(); })
         .def_prop_ro("backend", [](const PyModel &s) { return std::string(ae2d::backend_name(s.get()->backend())); })
+        .def_prop_ro("output_mode", [](const PyModel &s) { return std::string(ae2d::output_mode_name(s.get()->output_mode())); })
+        .def_prop_ro("output_line", [](const PyModel &s) { return ae2d::output_mode_line(s.get()->output_mode()); })
         .def_prop_ro("nlayers", [](const PyModel &s) { return s.get()->nlayers(); })
         .def_prop_ro("num_parameters", [](const PyModel &s) { return s.get()->num_parameters(); })
         .def("output_shape",

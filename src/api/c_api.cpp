@@ -120,6 +120,10 @@ int ae2d_model_in_planes(const ae2d_model *model) { return model ? model->model.
 
 int ae2d_model_out_planes(const ae2d_model *model) { return model ? model->model.config().out_planes : -1; }
 
+const char *ae2d_model_output_mode(const ae2d_model *model) {
+    return model ? ae2d::output_mode_name(model->model.output_mode()) : nullptr;
+}
+
 const char *ae2d_model_describe(const ae2d_model *model) { return model ? model->description.c_str() : nullptr; }
 
 int ae2d_model_nlayers(const ae2d_model *model) { return model ? model->model.nlayers() : -1; }

@@ -21,6 +21,10 @@ int exit_code();
 void fail(const std::string &message);
 void fail(const Status &status);
 
+// The bundled denoiser: $AE2D_DEFAULT_MODEL, else models/denoiser.safetensors (build tree) or
+// share/ae2d/denoiser.safetensors (installed) next to the binary.
+std::string default_model_path();
+
 // "3,64,63" -> {3, 64, 63}; the message says what was wrong.
 Expected<std::vector<int64_t>> parse_shape(const std::string &text, size_t min_rank, size_t max_rank);
 

@@ -1,3 +1,5 @@
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -36,6 +38,17 @@ Expected<std::vector<int64_t>> parse_shape(const std::string &text, size_t min_r
         return Status::Error("bad shape '" + text + "': expected " + std::to_string(min_rank) +
                              (min_rank == max_rank ? "" : " to " + std::to_string(max_rank)) + " comma-separated sizes");
     return dims;
+}
+
+std::string default_model_path() {
+    if (const char *env = std::getenv("AE2D_DEFAULT_MODEL")) return env;
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    for (const char *rel : {"../models/denoiser.safetensors", "../share/ae2d/denoiser.safetensors"}) {
+        const std::filesystem::path p = exe.parent_path() / rel;
+        if (!ec && std::filesystem::exists(p)) return p.lexically_normal().string();
+    }
+    return "denoiser.safetensors (bundled default: not found next to the ae2d binary; pass --model)";
 }
 
 }  // namespace ae2d::cli

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "graph/builder.h"
+#include "graph/output_transform.h"
 #include "runtime/executor.h"
 
 namespace ae2d::cli {
@@ -28,6 +29,9 @@ void write_graph(const GraphOptions &o) {
     if (!shape) return fail("--input-shape: " + shape.message());
     auto g = graph::build_network(model->config());
     if (!g) return fail(g.status());
+    std::unordered_map<std::string, Tensor> constants;  // the output mode's; the dump reads no weights
+    Status added = graph::apply_output_mode(*g, model->output_mode(), constants);
+    if (!added) return fail(added);
     runtime::PlanOptions options;
     options.fuse = !o.unfused;
     auto plan = runtime::make_execution_plan(*g, {(*shape)[0], (*shape)[1], (*shape)[2], (*shape)[3]}, options);

@@ -47,6 +47,15 @@ void add_info_command(CLI::App &app) {
         const std::string opencl = AE2D_OPENCL_TARGET, cuda = AE2D_CUDA_TARGET;
         std::cout << "gpu targets: opencl " << (opencl.empty() ? "(not built)" : opencl) << ", cuda "
                   << (cuda.empty() ? "(not built)" : cuda) << "\n";
+        const std::string bundled = default_model_path();
+        auto model = Model::load(bundled);
+        if (model)
+            std::cout << "default model: " << bundled << ", " << model->config().to_string() << ", output "
+                      << output_mode_name(model->output_mode()) << " (" << output_mode_formula(model->output_mode())
+                      << ")" << (model->config().in_planes == 1 ? "; ae2d run denoises each channel of an RGB input" : "")
+                      << "\n";
+        else
+            std::cout << "default model: " << model.message() << "\n";
         std::cout << "backends:\n";
         for (const BackendStatus &b : all_backend_status()) {
             std::cout << "  " << backend_name(b.backend) << ": " << (b.compiled ? "compiled in" : "not compiled in")

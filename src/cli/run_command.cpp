@@ -35,6 +35,7 @@ std::string lower_extension(const std::string &path) {
 struct Item {
     std::string input, output;
     Tensor x;
+    Tensor alpha;       // a PNG's alpha plane (1, H, W), written back unchanged; else empty
     int bit_depth = 8;  // a PNG output is written at the input's depth
 };
 
@@ -45,6 +46,7 @@ Status read_input(Item &item) {
         if (!img) return img.status();
         item.bit_depth = img->bit_depth;
         item.x = std::move(img->pixels);
+        item.alpha = std::move(img->alpha);
         item.x.shape.insert(item.x.shape.begin(), 1);
         return Status::Ok();
     }
@@ -65,7 +67,7 @@ Status check_output_name(const std::string &path) {
     return Status::Ok();
 }
 
-Status write_output(const std::string &path, Tensor y, int bit_depth) {
+Status write_output(const std::string &path, Tensor y, int bit_depth, const Tensor &alpha) {
     if (lower_extension(path) == ".npy") return io::write_npy(path, y);
     if (y.shape[0] != 1)
         return Status::Error(path + ": a PNG holds one image, the output is a batch of " + std::to_string(y.shape[0]) +
@@ -74,7 +76,8 @@ Status write_output(const std::string &path, Tensor y, int bit_depth) {
         return Status::Error(path + ": a PNG holds 1 or 3 channels, the output has " + std::to_string(y.shape[1]) +
                              " (write .npy instead)");
     y.shape.erase(y.shape.begin());
-    return io::write_png(path, y, bit_depth);
+    const bool keep_alpha = !alpha.data.empty() && alpha.shape[1] == y.shape[1] && alpha.shape[2] == y.shape[2];
+    return io::write_png(path, y, bit_depth, keep_alpha ? &alpha : nullptr);
 }
 
 // PSNR in dB of `x` (clamped to [0, 1], as an image would be) against a clean image in [0, 1].
@@ -119,23 +122,16 @@ private:
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-std::string default_model_path() {
-    if (const char *env = std::getenv("AE2D_DEFAULT_MODEL")) return env;
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (const char *rel : {"../models/denoiser.safetensors", "../share/ae2d/denoiser.safetensors"}) {
-        const fs::path p = exe.parent_path() / rel;
-        if (!ec && fs::exists(p)) return p.lexically_normal().string();
-    }
-    return "denoiser.safetensors (bundled default: not found next to the ae2d binary; pass --model)";
-}
 
 // Runs the items, batching same-sized single images. One input file to one output file
 // (`single`) is a batch of one that also reports its time, the comparison with --compare, and
 // what it wrote.
 class Runner {
 public:
-    Runner(const Model &model, const RunOptions &o, bool single) : model_(model), o_(o), single_(single) {}
+    // channels_as_batch: run each channel of a multi-channel input as its own gray image (the
+    // bundled one-channel denoiser on RGB); a model given with --model keeps the strict check.
+    Runner(const Model &model, const RunOptions &o, bool single, bool channels_as_batch)
+        : model_(model), o_(o), single_(single), channels_as_batch_(channels_as_batch) {}
 
     // Returns how many items failed.
     size_t run_all(std::vector<Item> &items) {
@@ -177,6 +173,10 @@ private:
             x.data.clear();
             for (const Item *it : batch) x.data.insert(x.data.end(), it->x.data.begin(), it->x.data.end());
         }
+        // (B, C, H, W) and (B * C, 1, H, W) are the same floats in the same order: a reshape.
+        const int64_t channels = x.shape[1];
+        const bool split = channels_as_batch_ && channels > 1;
+        if (split) x.shape = {x.shape[0] * channels, 1, x.shape[2], x.shape[3]};
         const auto t0 = std::chrono::steady_clock::now();
         auto y = model_.forward(x);
         const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
@@ -184,6 +184,7 @@ private:
             for (const Item *it : batch) report_failure(*it, y.status());
             return;
         }
+        if (split) y->shape = {y->shape[0] / channels, channels, y->shape[2], y->shape[3]};
         if (single_)
             std::printf("%s: %s -> %s in %.1f ms\n", model_.config().to_string().c_str(),
                         shape_to_string(x.shape).c_str(), shape_to_string(y->shape).c_str(), dt.count());
@@ -197,7 +198,7 @@ private:
             }
             Status ok = single_ && !o_.compare.empty() ? report_comparison(yi) : Status::Ok();
             if (ok && !o_.clean.empty()) ok = report_psnr(it, yi);
-            if (ok) ok = write_output(it.output, std::move(yi), it.bit_depth);
+            if (ok) ok = write_output(it.output, std::move(yi), it.bit_depth, it.alpha);
             if (!ok) {
                 report_failure(it, ok);
                 continue;
@@ -250,6 +251,7 @@ private:
     const Model &model_;
     const RunOptions &o_;
     const bool single_;
+    const bool channels_as_batch_;
     size_t failures_ = 0;
 };
 
@@ -274,7 +276,7 @@ Expected<std::vector<Item>> plan_items(const RunOptions &o) {
     if (!many && !fs::is_directory(o.output)) {  // one file to one file
         Status ok = check_output_name(o.output);
         if (!ok) return ok;
-        items.push_back({files.front(), o.output, {}, 8});
+        items.push_back({files.front(), o.output, {}, {}, 8});
     } else {
         if (fs::exists(o.output) && !fs::is_directory(o.output))
             return Status::Error(o.output + ": with several inputs or a directory, the output must be a directory");
@@ -283,7 +285,7 @@ Expected<std::vector<Item>> plan_items(const RunOptions &o) {
         if (ec) return Status::Error(o.output + ": cannot create the output directory: " + ec.message());
         for (const std::string &f : files) {
             const std::string ext = o.format.empty() ? lower_extension(f) : "." + o.format;
-            items.push_back({f, (fs::path(o.output) / fs::path(f).stem()).string() + ext, {}, 8});
+            items.push_back({f, (fs::path(o.output) / fs::path(f).stem()).string() + ext, {}, {}, 8});
         }
     }
     return items;
@@ -307,7 +309,8 @@ void run(RunOptions o) {
     if (o.threads > 0) set_num_threads(o.threads);
     auto items = plan_items(o);
     if (!items) return fail(items.status());
-    if (o.model.empty()) o.model = default_model_path();
+    const bool bundled = o.model.empty();
+    if (bundled) o.model = default_model_path();
     auto loaded = Model::load(o.model, {*backend});
     if (!loaded) return fail(loaded.status());
     auto table = ScheduleTable::from_spec(o.schedule);
@@ -324,7 +327,8 @@ void run(RunOptions o) {
     }
 
     const bool single = todo.size() == 1 && items->size() == 1;
-    Runner runner(model, o, single);
+    const bool channels_as_batch = bundled && model.config().in_planes == 1 && model.config().out_planes == 1;
+    Runner runner(model, o, single, channels_as_batch);
     const size_t failed = runner.run_all(todo);
     if (!single)
         std::printf("%zu of %zu inputs written to %s\n", todo.size() - failed, items->size(), o.output.c_str());

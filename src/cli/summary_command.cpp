@@ -38,11 +38,13 @@ Expected<Config> config_from_flags(const SummaryOptions &o) {
 
 void summarize(const SummaryOptions &o, bool explicit_config) {
     Config config;
+    OutputMode mode = OutputMode::Raw;
     if (!o.model.empty()) {
         if (explicit_config) return fail("give either --model or the configuration flags, not both");
         auto model = Model::load(o.model);
         if (!model) return fail(model.status());
         config = model->config();
+        mode = model->output_mode();
     } else {
         auto c = config_from_flags(o);
         if (!c) return fail(c.status());
@@ -53,6 +55,9 @@ void summarize(const SummaryOptions &o, bool explicit_config) {
     auto text = summary(config, (*shape)[0], (*shape)[1], (*shape)[2]);
     if (!text) return fail(text.status());
     std::cout << *text;
+    // The table is the network's (as torchsummary shows the PyTorch module); the model file's
+    // output transform, when it has one, follows it.
+    std::cout << output_mode_line(mode);
 }
 
 }  // namespace

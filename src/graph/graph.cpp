@@ -15,6 +15,7 @@ const char *stage_kind_name(StageKind kind) {
     case StageKind::NormPReLUConv2d: return "NormPReLUConv2d";
     case StageKind::NormPReLUUpsampleConv2d: return "NormPReLUUpsampleConv2d";
     case StageKind::CropConcat: return "CropConcat";
+    case StageKind::NormInverse: return "NormInverse";
     }
     return "?";
 }

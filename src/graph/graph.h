@@ -23,6 +23,7 @@ enum class StageKind {
     NormPReLUConv2d,          // fused: conv(prelu(norm(x)))
     NormPReLUUpsampleConv2d,  // fused: conv(upsample(prelu(norm(x))))
     CropConcat,               // UNet2d's join: both inputs center-cropped to a common size, concatenated
+    NormInverse,              // (x - shift) / scale: a plane's statistics put back (output modes)
 };
 const char *stage_kind_name(StageKind kind);
 

@@ -94,6 +94,8 @@ Status infer_shapes(Graph &g, const Shape4 &input) {
                     return Status::Error("internal: shapes of the inputs of " + s.module + " differ");
             }
             break;
+        case StageKind::NormInverse:  // elementwise: the input's shape
+            break;
         }
         // 2^40 elements (4 TiB) per value: far above any real input, and it keeps sums over all
         // values (the memory plan) inside int64.

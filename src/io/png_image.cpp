@@ -168,7 +168,11 @@ bool encode(PngState *st) {
     }
     png_set_write_fn(png, st, write_mem, flush_mem);
     png_set_IHDR(png, info, st->width, st->height, st->bit_depth,
-                 st->channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 st->channels == 4   ? PNG_COLOR_TYPE_RGB_ALPHA
+                 : st->channels == 3 ? PNG_COLOR_TYPE_RGB
+                 : st->channels == 2 ? PNG_COLOR_TYPE_GRAY_ALPHA
+                                     : PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     png_write_image(png, st->rows.data());
@@ -219,7 +223,7 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
         return fail(std::string("corrupt or unsupported PNG data: ") + st.error);
     }
 
-    // Keep gray or RGB; samples past the colour channels are alpha and are dropped.
+    // Gray or RGB in `pixels`; a sample past the colour channels is alpha, kept in `alpha`.
     const int in_c = st.channels;
     const int out_c = in_c >= 3 ? 3 : 1;
     const bool sixteen = st.bit_depth == 16;
@@ -230,6 +234,7 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
     img.bit_depth = st.bit_depth;
     try {
         img.pixels = Tensor({out_c, static_cast<int64_t>(H), static_cast<int64_t>(W)});
+        if (in_c > out_c) img.alpha = Tensor({1, static_cast<int64_t>(H), static_cast<int64_t>(W)});
     } catch (const std::exception &) {
         return fail("out of memory for " + std::to_string(W) + " x " + std::to_string(H) + " pixels");
     }
@@ -242,12 +247,17 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
                 const unsigned v = sixteen ? (row[2 * i] << 8) | row[2 * i + 1] : row[i];
                 img.pixels.data[(c * H + y) * W + x] = sample_to_float(v, st.bit_depth);
             }
+            if (in_c > out_c) {
+                const size_t i = x * in_c + out_c;
+                const unsigned v = sixteen ? (row[2 * i] << 8) | row[2 * i + 1] : row[i];
+                img.alpha.data[y * W + x] = sample_to_float(v, st.bit_depth);
+            }
         }
     }
     return img;
 }
 
-Status write_png(const std::string &path, const Tensor &chw, int bit_depth) {
+Status write_png(const std::string &path, const Tensor &chw, int bit_depth, const Tensor *alpha) {
     const std::string where = "PNG file '" + path + "'";
     auto fail = [&](const std::string &msg) { return Status::Error(where + ": " + msg); };
 
@@ -265,20 +275,27 @@ Status write_png(const std::string &path, const Tensor &chw, int bit_depth) {
         return fail("shape " + shape_to_string(chw.shape) + " expects " + std::to_string(values) +
                     " values, got " + std::to_string(chw.data.size()));
 
+    if (alpha && alpha->shape != std::vector<int64_t>{1, H, W})
+        return fail("the alpha plane has shape " + shape_to_string(alpha->shape) + ", the image " +
+                    shape_to_string(chw.shape));
+    const int64_t out_c = C + (alpha ? 1 : 0);
+
     PngState st;
     st.width = static_cast<png_uint_32>(W);
     st.height = static_cast<png_uint_32>(H);
-    st.channels = static_cast<int>(C);
+    st.channels = static_cast<int>(out_c);
     st.bit_depth = bit_depth;
     st.limits = ae2d::limits();
     const size_t bps = bit_depth / 8;
-    if (!alloc_rows(&st, static_cast<size_t>(W * C) * bps)) return fail(std::string("image too large: ") + st.error);
+    if (!alloc_rows(&st, static_cast<size_t>(W * out_c) * bps))
+        return fail(std::string("image too large: ") + st.error);
     for (int64_t y = 0; y < H; ++y) {
         uint8_t *row = st.rows[y];
         for (int64_t x = 0; x < W; ++x) {
-            for (int64_t c = 0; c < C; ++c) {
-                const unsigned q = float_to_sample(chw.data[(c * H + y) * W + x], bit_depth);
-                const size_t i = static_cast<size_t>(x * C + c);
+            for (int64_t c = 0; c < out_c; ++c) {
+                const float v = c < C ? chw.data[(c * H + y) * W + x] : alpha->data[y * W + x];
+                const unsigned q = float_to_sample(v, bit_depth);
+                const size_t i = static_cast<size_t>(x * out_c + c);
                 if (bit_depth == 16) {
                     row[2 * i] = static_cast<uint8_t>(q >> 8);
                     row[2 * i + 1] = static_cast<uint8_t>(q & 0xFF);

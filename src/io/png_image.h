@@ -26,12 +26,13 @@ inline unsigned float_to_sample(float v, int bit_depth) {
 
 struct Image {
     Tensor pixels;      // (C, H, W), C = 1 (gray) or 3 (RGB), values in [0, 1]
+    Tensor alpha;       // (1, H, W) in [0, 1] when the PNG has an alpha channel, else empty
     int bit_depth = 8;  // 8 or 16: the decoded depth (palette and 1/2/4-bit gray decode as 8)
 };
 
 // Decodes any valid PNG: 8-bit samples are divided by 255, 16-bit by 65535. Palette images
 // become RGB, 1/2/4-bit gray is expanded to 8 bits, and an alpha channel (gray+alpha, RGBA,
-// palette transparency) is dropped: the models take 1- or 3-channel input only. No gamma or
+// palette transparency) is kept apart in Image::alpha: the models take 1- or 3-channel input only. No gamma or
 // colour-space conversion is applied. Corrupt or truncated files are errors, never aborts.
 // Width and height must be <= Limits::max_dimension and width * height <= max_image_pixels
 // (ae2d/limits.h): checked on the IHDR chunk, before any pixel memory is allocated.
@@ -41,6 +42,7 @@ Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::str
 
 // Encodes a (C, H, W) tensor, C = 1 or 3, at bit_depth 8 or 16. Values are clamped to [0, 1]
 // and rounded to the nearest level; NaN becomes 0. Atomic: a failure leaves no partial file.
-Status write_png(const std::string &path, const Tensor &chw, int bit_depth);
+// With `alpha` ((1, H, W)), the file is gray+alpha or RGBA.
+Status write_png(const std::string &path, const Tensor &chw, int bit_depth, const Tensor *alpha = nullptr);
 
 }  // namespace ae2d::io

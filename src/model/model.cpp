@@ -7,6 +7,7 @@
 #include "HalideRuntime.h"
 #include "ae2d/limits.h"
 #include "graph/builder.h"
+#include "graph/output_transform.h"
 #include "graph/shapes.h"
 #include "runtime/scratch_allocator.h"
 #include "graph/summary.h"
@@ -46,6 +47,8 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
             origin += ", arch from the metadata";
         }
     }
+    auto mode = output_mode_from_metadata(metadata);
+    if (!mode) return mode.status().with_context(source);
     auto g = graph::build_network(config);
     if (!g) return g.status().with_context(source);
     Status ok = model::check_tensors(*g, tensors, origin);
@@ -56,6 +59,9 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     impl->graph = std::move(*g);
     auto weights = std::make_shared<runtime::WeightMap>();
     for (auto &[name, t] : tensors) weights->emplace(name, std::move(t));
+    ok = graph::apply_output_mode(impl->graph, *mode, *weights);
+    if (!ok) return ok.with_context(source);
+    impl->output_mode = *mode;
     impl->weights = std::move(weights);
     // A GPU backend takes its own table (schedules/tuned/<api>.txt: none is shipped, so its stages
     // run manual), not the CPU's, whose choices were measured on CPU variants.
@@ -79,6 +85,7 @@ Model Model::with_schedule(const ScheduleTable &schedule) const {
     impl->weights = impl_->weights;  // shared
     impl->schedule = schedule;
     impl->backend = impl_->backend;
+    impl->output_mode = impl_->output_mode;
     impl->device_weights = impl_->device_weights;  // shared
     impl->packed = impl_->packed;                  // shared
     return Model(std::shared_ptr<const Impl>(std::move(impl)));
@@ -87,6 +94,7 @@ Model Model::with_schedule(const ScheduleTable &schedule) const {
 const ScheduleTable &Model::schedule() const { return impl_->schedule; }
 
 const Config &Model::config() const { return impl_->graph.config; }
+OutputMode Model::output_mode() const { return impl_->output_mode; }
 int Model::nlayers() const { return impl_->graph.config.nlayers(); }
 int64_t Model::num_parameters() const { return impl_->graph.num_parameters(); }
 

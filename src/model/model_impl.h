@@ -37,6 +37,7 @@ struct Model::Impl {
     std::shared_ptr<const runtime::WeightMap> weights;  // shared by the copies with_schedule makes
     ScheduleTable schedule;                             // which variant runs each stage (CPU)
     Backend backend = Backend::Cpu;
+    OutputMode output_mode = OutputMode::Raw;  // already applied to `graph` (graph/output_transform.h)
     std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device
     // Packed weights of the stages that run a variant taking them, made on first use; shared like `weights`.
     std::shared_ptr<const runtime::PackedWeightCache> packed = std::make_shared<runtime::PackedWeightCache>();

@@ -37,6 +37,7 @@ std::string stage_library(const Stage &s) {
     case StageKind::CropConcat: return "crop_concat";
     case StageKind::NormPReLUConv2d: return "norm_prelu_conv2d";
     case StageKind::NormPReLUUpsampleConv2d: return "norm_prelu_upsample_conv2d";
+    case StageKind::NormInverse: return "norm_inverse";
     }
     return "?";
 }

@@ -90,6 +90,7 @@ bool reads_planes_as_rows(const Stage &s) {
     case StageKind::NormPReLU:
     case StageKind::ResidualAdd:
     case StageKind::NormResidualAdd: return true;
+    case StageKind::NormInverse: return true;
     default: return false;
     }
 }
@@ -198,6 +199,10 @@ int StageRunner::call(const Stage &s, int v, const ConstAct &packed) {
         auto xa = b_.act(in[0]), xb = b_.act(in[1]), y = b_.act(s.output);
         return AE2D_STAGE_FN(crop_concat)(xa, xb, int((a.w - to.w) / 2), int((a.h - to.h) / 2), int((b.w - to.w) / 2),
                                           int((b.h - to.h) / 2), y);
+    }
+    case StageKind::NormInverse: {
+        auto x = act(in[0]), sc = b_.scale(in[1]), sh = b_.shift(in[1]), y = act(s.output);
+        return AE2D_STAGE_FN(norm_inverse)(x, sc, sh, y);
     }
     }
     return -1;

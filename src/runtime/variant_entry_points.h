@@ -18,7 +18,7 @@ struct Variant {
 #define AE2D_FOR_EACH_STAGE(X)                                                                        \
     X(conv2d) X(conv2d_bias) X(norm_prelu_conv2d) X(norm_prelu_upsample_conv2d) X(instance_norm_stats) \
         X(norm_prelu) X(norm_prelu_upsample) X(upsample_bilinear) X(residual_add) X(norm_residual_add)  \
-            X(center_crop) X(crop_concat)
+            X(center_crop) X(crop_concat) X(norm_inverse)
 
 // k_<stage>[]: the stage's variants, manual (kManualVariant) and auto (kAutoVariant) first.
 #define AE2D_VARIANT_ROW(name, fn, packing, runs) \

@@ -113,6 +113,8 @@ def test_predictor_conversion_is_the_clis():
     out = p(batch)
     assert out["image"].shape == (2, 16, 16) and out["image"].dtype == np.uint8
     assert list(out["path"]) == ["x", "y"]
+    rgb = {"image": np.zeros((2, 16, 16, 3), np.uint8), "path": np.array(["x", "y"])}
+    assert p(rgb)["image"].shape == (2, 16, 16, 3)  # the bundled gray model, channel by channel
 
 
 @pytest.mark.parametrize("sixteen", [False, True], ids=["8-bit", "16-bit"])
