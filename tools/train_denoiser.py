@@ -1,43 +1,47 @@
 #!/usr/bin/python3
 # -*- coding: UTF-8 -*-
-'''Train a small AE2d Gaussian denoiser on synthetic images; write the sample images.
+'''Train the bundled AE2d denoiser (blind Gaussian noise, sigma 4-55 on the 0-255 scale, gray;
+`ae2d run` gives it each channel of a colour image as a gray image); write the sample images.
 
-Usage (from the repository root; Debian python3-torch + python3-numpy):
+Usage (from the repository root; Debian python3-torch + python3-numpy for training, and the
+photographs collected once by tools/denoiser_photos.py in a venv with scikit-image):
 
-    /usr/bin/python3 tools/train_denoiser.py                 # train, save, samples, table
-    /usr/bin/python3 tools/train_denoiser.py --samples-only  # re-make samples/, evaluate the saved model
-    /usr/bin/python3 tools/train_denoiser.py --iters 200 --out /tmp/d.safetensors --no-samples
+    python3 -m venv .venv-eval && .venv-eval/bin/pip install scikit-image opencv-python-headless bm3d
+    .venv-eval/bin/python tools/denoiser_photos.py                  # build-photos/photos.npz
+    nice -n 19 /usr/bin/python3 tools/train_denoiser.py --budget-minutes 75 --channel 32 --layers 2,2 \
+        --output normalized --log-every 100 --no-samples --out build-train/denoiser.safetensors
+    cp build-train/denoiser.safetensors models/denoiser.safetensors
+    /usr/bin/python3 tools/train_denoiser.py --samples-only         # samples/ and its README table
 
-What it does (everything seeded, so a run is reproducible for a given thread count):
+What it does (seeded: TRAIN_SEED for the data, the noise and the initial weights; 1 thread):
 
-  * Training data is generated procedurally (numpy, seed TRAIN_SEED): gray backgrounds with
-    smooth gradients, overlapping rotated ellipses / rectangles / convex polygons / thin bars with
-    random gray levels, gradient or sinusoidal-stripe fills and random edge softness; one image in
-    five is instead a flat background with thin bars of one ink level (render_strokes). Each step draws
-    fresh images: first (--small-frac of the steps) batches of 16 images of 64 x 64, then batches
-    of 4 images of 128 x 128, the size of the samples. The noisy input is clean + N(0, (25/255)^2),
-    clipped to [0, 1] and quantized to 8 bits, exactly like the sample images.
-  * The network is the reference AE2d (tests/reference/ae2d_ref.py) and predicts the clean image
-    directly (mdnc's AE2d has no global skip; `ae2d run` only runs the network). It starts near a
-    smooth pass-through (identity-like shortcut convolutions, down-scaled residual branches).
-  * Why two sizes: every unit of AE2d starts with an instance norm, so the network never sees the
-    absolute gray level of the image directly; it can only infer it from the zero padding at the
-    image border (and from the clipping of the noise at 0 and 1), and that cue depends on the
-    image size. Small images teach the denoising quickly; the last phase calibrates the gray level
-    for 128 x 128 inputs. On inputs of very different size the output may be brighter or darker.
-  * The model is saved as F32 safetensors with the mdnc configuration in __metadata__
-    (arch, channel, layers, block, kernel_size, in_planes, out_planes as strings).
-  * samples/: 128 x 128 images of a different seed (SAMPLE_SEED) and generator (busier shapes,
-    a scene, a text-like page, a checkerboard/rings chart), written as 8-bit gray PNG:
-    samples/clean/<name>.png, samples/noisy/<name>.png (noise seed NOISE_SEED + index) and
-    samples/denoised/<name>.png (the model's output, clamped, 8-bit). samples/README.md gets the
-    table of PSNR(noisy), PSNR(denoised) and the gain, computed with the PyTorch reference on the
-    8-bit noisy PNG scaled to [0, 1], output clamped to [0, 1].
+  * Output formulation "normalized" (the model file's metadata "output", run by ae2d as graph
+    stages): y = m + s * f((x - m) / s), m and s the mean and sqrt(variance + 1e-5) of each input
+    plane. Every path through AE2d passes an instance norm, so the network itself cannot keep the
+    input's level or contrast; here it works on a normalized image and the statistics are put back
+    outside it, which makes the output follow any affine change of the input's levels exactly.
+    Probes (docs/denoiser.md) chose it over "m + s * f(x)" and the noise-predicting residual
+    "x - s * f((x - m) / s)", which did not learn; --output keeps the alternatives for probes.
+  * Training data, fresh every step (batch --batch of --patch x --patch): half patches of the
+    training photographs (tools/denoiser_photos.py: CC0 / public-domain scikit-image images that
+    are not in the evaluation set; each colour channel is a gray image; random crop, 2x
+    downscale, rotation, flip, contrast), 35% dead-leaves images (discs with radii ~ r^-3, flat,
+    graded or striped), 15% the shape, stroke and text generators. Noise sigma is log-uniform in
+    --sigma-min..--sigma-max per image, clipped and rounded to 8 bits as a PNG holds it.
+  * Loss: per-image MSE weighted by 25 / sigma, so that low noise levels count; Adam, learning
+    rate warm-up over 50 steps, flat, then a cosine decay over the last --decay-frac of the
+    budget (wall clock, --budget-minutes, or --iters steps, whichever ends first).
+  * Validation (never a gradient step): a 192 x 256 crop of scikit-image `coffee` (mean of its
+    channels) at sigma 15, 25, 50, logged every --log-every steps with the change of its mean level.
+  * The model is saved as F32 safetensors with the mdnc configuration and "output" in __metadata__.
+  * samples/: 128 x 128 generated images (SAMPLE_SEED, generators of their own) and two
+    photographs of the evaluation set (camera, chelsea), noise sigma 25, as 8-bit PNG:
+    samples/clean, samples/noisy (noise seed NOISE_SEED + index) and samples/denoised (the model
+    run by the PyTorch reference); samples/README.md gets the PSNR table.
 
-Budget: the default 1500 steps took 600 s wall with --threads 1 on two cores shared with
-parallel compiles (load ~5, the process got ~2/3 of a core); on two idle cores with the default
---threads 2 expect roughly 5 minutes. The result depends slightly on the thread count (summation
-order); models/denoiser.safetensors and the samples/README.md table come from --threads 1.
+The result depends slightly on the thread count and on how many steps the wall-clock budget
+allows on the machine (it shares 2 cores with builds); docs/denoiser.md has the log of the run
+that made models/denoiser.safetensors.
 '''
 
 import argparse
@@ -57,6 +61,7 @@ import torch.nn.functional as F
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ae2d_ref as ref  # noqa: E402
+import output_modes  # noqa: E402
 
 SIGMA = 25.0 / 255.0
 TRAIN_SEED = 1234
@@ -64,22 +69,24 @@ SAMPLE_SEED = 98765
 NOISE_SEED = 555
 SAMPLE_SIZE = 128
 
-CONFIG = dict(channel=16, layers=[2, 2], block='plain', kernel_size=3, in_planes=1, out_planes=1)
+CONFIG = dict(kernel_size=3, in_planes=1, out_planes=1)  # channel, layers, block: the flags
 
 
 # ----------------------------------------------------------------------------
 # Minimal 8-bit grayscale PNG I/O (no dependencies)
 # ----------------------------------------------------------------------------
 def write_png_gray8(path, img_u8):
+    """8-bit gray (H, W) or RGB (H, W, 3) PNG."""
     img = np.ascontiguousarray(img_u8, dtype=np.uint8)
-    h, w = img.shape
+    h, w = img.shape[:2]
+    ctype = 2 if img.ndim == 3 else 0
     raw = b''.join(b'\x00' + img[y].tobytes() for y in range(h))
 
     def chunk(tag, data):
         c = struct.pack('>I', len(data)) + tag + data
         return c + struct.pack('>I', zlib.crc32(tag + data) & 0xffffffff)
 
-    png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+    png = b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, ctype, 0, 0, 0))
     png += chunk(b'IDAT', zlib.compress(raw, 9)) + chunk(b'IEND', b'')
     with open(path, 'wb') as f:
         f.write(png)
@@ -226,13 +233,6 @@ def render_strokes(rng, h, w):
     return np.clip(img, 0.0, 1.0)
 
 
-def training_batch(rng, n, size, width=None, strokes_p=0.2):
-    return np.stack([render_strokes(rng, size, width or size) if rng.uniform() < strokes_p else
-                     render_shapes(rng, size, width or size) for _ in range(n)])[:, None]
-
-
-
-
 # --- sample generators (different seed and distribution from training) ---
 _FONT = {  # 5x7 bitmap glyphs, rows top to bottom
     'A': ['01110', '10001', '10001', '11111', '10001', '10001', '10001'],
@@ -329,6 +329,12 @@ def render_scene(rng, h, w):
     return np.clip(img, 0, 1)
 
 
+PHOTO_SAMPLES = [
+    # name, key in tools/denoiser_photos.py's .npz, description with the licence
+    ('camera', 'evalgray/camera', 'photograph: scikit-image `camera` (CC0, Lav Varshney), gray'),
+    ('chelsea', 'evalcolor/chelsea', 'photograph: scikit-image `chelsea` (CC0, Stefan van der Walt), RGB'),
+]
+
 SAMPLES = [
     # name, generator description (for the README), function of a numpy Generator
     ('shapes', 'render_shapes with 10 to 16 smaller shapes, stripes in 40% of fills, crisper edges',
@@ -341,6 +347,123 @@ SAMPLES = [
     ('chart', 'render_chart: checkerboard, concentric rings, gray ramp strip',
      lambda rng: render_chart(rng, SAMPLE_SIZE, SAMPLE_SIZE)),
 ]
+
+
+# ----------------------------------------------------------------------------
+# Training data for photographs: dead leaves, photo patches
+# ----------------------------------------------------------------------------
+def render_dead_leaves(rng, h, w, rmin=1.0, rmax=None, texture_p=0.3):
+    """Dead-leaves image: occluding discs with radii drawn from p(r) ~ r^-3 on [rmin, rmax]
+    (scale-invariant statistics close to natural images); each disc flat, graded or textured."""
+    rmax = rmax or 0.5 * max(h, w)
+    yy, xx = _grid(h, w)
+    img = np.full((h, w), rng.uniform())
+    covered = np.zeros((h, w), bool)
+    for _ in range(600):  # painted front to back; stop when (nearly) everything is covered
+        u = rng.uniform()
+        r = 1.0 / math.sqrt((1 - u) / rmin ** 2 + u / rmax ** 2)  # inverse CDF of r^-3
+        cy, cx = rng.uniform(-r, h + r), rng.uniform(-r, w + r)
+        d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+        m = (d2 <= r * r) & ~covered
+        if not m.any():
+            continue
+        g = rng.uniform()
+        if rng.uniform() < texture_p:
+            g = _fill(rng, yy, xx, stripes_p=0.5, grad_p=0.5)[m]
+        img[m] = g
+        covered |= m
+        if covered.mean() > 0.995:
+            break
+    return np.clip(_blur(img, rng.uniform(0.3, 1.0)), 0, 1)
+
+
+_PHOTOS = None
+
+
+def load_photos(path):
+    """Training photographs from tools/denoiser_photos.py, as float64 planes in [0, 1]: every
+    colour channel is its own gray image (the model denoises one channel at a time)."""
+    global _PHOTOS
+    if _PHOTOS is None:
+        z = np.load(path)
+        planes, valid = [], []
+        for k in sorted(z.files):
+            a = z[k].astype(np.float64) / 255.0
+            chans = [a] if a.ndim == 2 else [a[..., i] for i in range(a.shape[-1])]
+            (planes if k.startswith('train/') else valid if k.startswith('valid/') else []).extend(chans)
+        _PHOTOS = (planes, valid)
+    return _PHOTOS
+
+
+def photo_patch(rng, planes, size):
+    p = planes[int(rng.integers(len(planes)))]
+    f = int(rng.choice([1, 1, 1, 2]))  # sometimes a 2x box-downscaled view: other scales of detail
+    if f > 1 and min(p.shape) >= 2 * size + 2:
+        hh, ww = p.shape[0] // 2 * 2, p.shape[1] // 2 * 2
+        p = p[:hh, :ww].reshape(hh // 2, 2, ww // 2, 2).mean(axis=(1, 3))
+    if min(p.shape) < size:
+        p = np.pad(p, ((0, max(0, size - p.shape[0])), (0, max(0, size - p.shape[1]))), mode='reflect')
+    y0 = int(rng.integers(0, p.shape[0] - size + 1))
+    x0 = int(rng.integers(0, p.shape[1] - size + 1))
+    q = p[y0:y0 + size, x0:x0 + size]
+    q = np.rot90(q, int(rng.integers(4)))
+    if rng.uniform() < 0.5:
+        q = q[:, ::-1]
+    if rng.uniform() < 0.3:  # contrast / level variety
+        q = np.clip((q - q.mean()) * rng.uniform(0.5, 1.5) + rng.uniform(0.1, 0.9), 0, 1)
+    return np.ascontiguousarray(q)
+
+
+def photo_batch(rng, n, size, photos, mix=(0.5, 0.35, 0.15)):
+    """n images of size x size: photo patches, dead leaves, and the shape/stroke/text generators."""
+    planes = load_photos(photos)[0] if photos else None
+    out = []
+    for _ in range(n):
+        u = rng.uniform()
+        if planes and u < mix[0]:
+            out.append(photo_patch(rng, planes, size))
+        elif u < mix[0] + mix[1]:
+            out.append(render_dead_leaves(rng, size, size))
+        else:
+            v = rng.uniform()
+            out.append(render_strokes(rng, size, size) if v < 0.3 else
+                       render_text(rng, size, size, scale=int(rng.integers(1, 4))) if v < 0.5 else
+                       render_shapes(rng, size, size))
+    return np.stack(out)[:, None]
+
+
+def add_noise_sigma_u8(clean01, rng, sigmas):
+    """clean + N(0, sigma^2) per image (sigma on the [0, 1] scale), clipped, 8-bit quantized."""
+    s = np.asarray(sigmas, np.float64).reshape(-1, *([1] * (clean01.ndim - 1)))
+    return quantize8(clean01 + rng.standard_normal(clean01.shape) * s)
+
+
+# ----------------------------------------------------------------------------
+# Output formulations (the model file's "output" metadata)
+# ----------------------------------------------------------------------------
+# "normalized": y = m + s * f((x - m) / s), m and s the per-(image, channel) mean and
+#   sqrt(biased variance + 1e-5) of the input x (InstanceNorm2d's statistics, no affine).
+# "stats":      y = m + s * f(x)          (probe only)
+# "residual":   y = x - s * f((x - m) / s) (probe only)
+# "raw":        y = f(x)                   (files without the key)
+STAT_EPS = 1e-5
+
+
+def input_stats(x):
+    m = x.mean(dim=(2, 3), keepdim=True)
+    v = ((x - m) ** 2).mean(dim=(2, 3), keepdim=True)
+    return m, torch.sqrt(v + STAT_EPS)
+
+
+def apply_output(net, x, mode):
+    if mode in output_modes.MODES:  # what ae2d runs
+        return output_modes.forward(net, x, mode)
+    m, s = input_stats(x)
+    if mode == 'stats':
+        return m + s * net(x)
+    if mode == 'residual':
+        return x - s * net((x - m) / s)
+    raise ValueError(mode)
 
 
 # ----------------------------------------------------------------------------
@@ -366,19 +489,25 @@ def metadata(cfg):
 
 
 def load_model(path):
+    """The model file as (network in float64, its output mode)."""
     sd, meta = ref.load_safetensors(path)
     net = ref.AE2d(int(meta['channel']), json.loads(meta['layers']), block=meta['block'],
                    kernel_size=json.loads(meta['kernel_size']), in_planes=int(meta['in_planes']),
                    out_planes=int(meta['out_planes'])).double()
     net.load_state_dict(sd)
-    return net.eval()
+    return net.eval(), meta.get('output', 'raw')
 
 
-def denoise(net, noisy01):
-    p = next(net.parameters())
+def denoise(model, noisy01):
+    """A gray (H, W) or colour (H, W, 3) image in [0, 1]; colour channels run as a batch of gray
+    images, as `ae2d run` does with the bundled model."""
+    net, mode = model
+    x = np.asarray(noisy01, np.float64)
+    planes = x[None, None] if x.ndim == 2 else np.moveaxis(x, 2, 0)[:, None]
     with torch.no_grad():
-        y = net(torch.from_numpy(np.asarray(noisy01))[None, None].to(p.dtype))
-    return y[0, 0].clamp(0, 1).double().numpy()
+        y = output_modes.forward(net, torch.from_numpy(np.ascontiguousarray(planes)), mode)
+    y = y.clamp(0, 1).numpy()
+    return y[0, 0] if x.ndim == 2 else np.moveaxis(y[:, 0], 0, 2)
 
 
 # ----------------------------------------------------------------------------
@@ -418,53 +547,99 @@ def speed_up_for_training(net):
             m.forward = types.MethodType(_up_shortcut_forward, m)
 
 
-def train(args):
+def photo_validation(photos, sigmas=(15, 25, 50)):
+    """Fixed validation set: the validation photograph (never trained on), gray (mean of its
+    channels), with fixed noise at each sigma (0-255 scale)."""
+    valid = load_photos(photos)[1]
+    clean = np.mean(valid, axis=0) if len(valid) > 1 else valid[0]
+    h, w = clean.shape
+    clean = clean[h // 2 - 96:h // 2 + 96, w // 2 - 128:w // 2 + 128]  # 192 x 256: cheap to log
+    rng = np.random.default_rng(TRAIN_SEED + 3)
+    return clean, [(sg, add_noise_sigma_u8(clean[None], rng, [sg / 255.0])[0] / 255.0) for sg in sigmas]
+
+
+def validate(net, mode, clean, noisy_list):
+    res = []
+    with torch.no_grad():
+        for sg, noisy in noisy_list:
+            y = apply_output(net, torch.from_numpy(noisy)[None, None].float(), mode)[0, 0]
+            y = y.clamp(0, 1).double().numpy()
+            res.append((sg, psnr(noisy, clean), psnr(y, clean), 255 * (y.mean() - clean.mean())))
+    return res
+
+
+def train_photo(args):
+    """Blind Gaussian denoiser for photographs (sigma --sigma-min..--sigma-max on the 0-255 scale),
+    in the output formulation --output, stopped after --iters steps or --budget-minutes."""
     torch.manual_seed(TRAIN_SEED)
     np.random.seed(TRAIN_SEED)
     rng = np.random.default_rng(TRAIN_SEED)
     nrng = np.random.default_rng(TRAIN_SEED + 1)
-    cfg = CONFIG
+    cfg = dict(channel=args.channel, layers=[int(v) for v in args.layers.split(',')], block=args.block,
+               **CONFIG)
     net = ref.AE2d(cfg['channel'], cfg['layers'], block=cfg['block'], kernel_size=cfg['kernel_size'],
-                   in_planes=cfg['in_planes'], out_planes=cfg['out_planes'])
+                   in_planes=1, out_planes=1)
     init_weights(net)
+    if args.output != 'raw':
+        with torch.no_grad():
+            net.conv_final.bias.zero_()
     speed_up_for_training(net)
     npar = sum(p.numel() for p in net.parameters())
-    print('AE2d({0}) {1} parameters, nlayers {2}'.format(
-        ', '.join('{0}={1}'.format(k, v) for k, v in cfg.items()), npar, net.nlayers), flush=True)
+    print('AE2d({0}) {1} parameters, output {2!r}, sigma {3}-{4}, budget {5} min'.format(
+        ', '.join('{0}={1}'.format(k, v) for k, v in cfg.items()), npar, args.output,
+        args.sigma_min, args.sigma_max, args.budget_minutes), flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iters, pct_start=0.1)
-    # fixed validation batch
-    vrng = np.random.default_rng(TRAIN_SEED + 2)
-    vclean = training_batch(vrng, 8, args.size)
-    vnoisy = add_noise_u8(vclean, vrng).astype(np.float32) / 255.0
-    vnoisy_t = torch.from_numpy(vnoisy)
+    vclean, vnoisy = photo_validation(args.photos)
     t0, c0 = time.time(), time.process_time()
-    run = 0.0
-    for it in range(1, args.iters + 1):
-        if it <= args.iters * args.small_frac:  # phase 1: many small images, phase 2: the sample size
-            clean = training_batch(rng, args.batch * (args.size // args.small) ** 2, args.small)
-        else:
-            clean = training_batch(rng, args.batch, args.size)
-        noisy = add_noise_u8(clean, nrng).astype(np.float32) / 255.0
+    budget = args.budget_minutes * 60.0 if args.budget_minutes else float('inf')
+    run, it = 0.0, 0
+    # Learning rate: warm-up, flat, then cosine decay over the last --decay-frac of the planned
+    # time (steps or budget, whichever is known) so that a budget-capped run still anneals.
+    def progress():
+        a = it / args.iters
+        b = (time.time() - t0) / budget if budget < float('inf') else 0.0
+        return max(a, b)
+    while True:
+        it += 1
+        pr = progress()
+        if pr >= 1.0 or it > args.iters:
+            it -= 1
+            break
+        lr = args.lr * min(1.0, it / 50.0)
+        if pr > 1 - args.decay_frac:
+            lr *= 0.5 * (1 + math.cos(math.pi * (pr - (1 - args.decay_frac)) / args.decay_frac)) * 0.98 + 0.02
+        for g in opt.param_groups:
+            g['lr'] = lr
+        clean = photo_batch(rng, args.batch, args.patch, args.photos)
+        sig = np.exp(nrng.uniform(math.log(args.sigma_min), math.log(args.sigma_max), args.batch)) / 255.0
+        noisy = add_noise_sigma_u8(clean, nrng, sig).astype(np.float32) / 255.0
         c, x = torch.from_numpy(clean).float(), torch.from_numpy(noisy)
-        y = net(x)
-        loss = F.mse_loss(y, c) if it > args.iters * 0.5 else F.l1_loss(y, c)
+        y = apply_output(net, x, args.output)
+        # per-image MSE weighted by 1/sigma: every noise level counts, not only the largest
+        w = torch.from_numpy((25.0 / 255.0) / sig).float().view(-1, 1, 1, 1)
+        loss = ((y - c) ** 2 * w).mean()
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
-        sched.step()
         mse = float(F.mse_loss(y.detach().clamp(0, 1), c))
-        run = 0.95 * run + 0.05 * mse if it > 1 else mse  # running training MSE, for the log
-        if it % args.log_every == 0 or it == args.iters:
-            with torch.no_grad():
-                vy = net(vnoisy_t).clamp(0, 1)
-            print('iter {0:5d}/{1}  {2:6.1f}s  train PSNR {3:5.2f} dB  val PSNR {4:5.2f} dB (noisy {5:5.2f})'.format(
-                it, args.iters, time.time() - t0, 10 * math.log10(1 / max(run, 1e-12)),
-                psnr(vy.numpy(), vclean), psnr(vnoisy, vclean)), flush=True)
-    print('training took {0:.1f} s wall, {1:.1f} s CPU ({2} thread(s))'.format(
-        time.time() - t0, time.process_time() - c0, torch.get_num_threads()), flush=True)
+        run = 0.95 * run + 0.05 * mse if it > 1 else mse
+        if it % args.log_every == 0:
+            v = validate(net, args.output, vclean, vnoisy)
+            print('iter {0:5d} {1:6.0f}s lr {2:.1e} train {3:5.2f} dB | valid '.format(
+                it, time.time() - t0, lr, 10 * math.log10(1 / max(run, 1e-12))) +
+                '  '.join('s{0}: {1:5.2f} ({2:+.2f}, mean {3:+.2f})'.format(sg, pd, pd - pn, dm)
+                          for sg, pn, pd, dm in v), flush=True)
+    v = validate(net, args.output, vclean, vnoisy)
+    print('final iter {0} {1:.0f} s wall, {2:.0f} s CPU | valid '.format(
+        it, time.time() - t0, time.process_time() - c0) +
+        '  '.join('s{0}: {1:5.2f} ({2:+.2f}, mean {3:+.2f})'.format(sg, pd, pd - pn, dm)
+                  for sg, pn, pd, dm in v), flush=True)
+    meta = metadata(cfg)
+    if args.output != 'raw':
+        meta['output'] = args.output
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    ref.save_safetensors(args.out, net.state_dict(), metadata(cfg), dtype='F32')
+    ref.save_safetensors(args.out, net.state_dict(), meta, dtype='F32')
     print('saved {0} ({1} bytes)'.format(args.out, os.path.getsize(args.out)), flush=True)
 
 
@@ -486,6 +661,20 @@ def make_samples(args):
         write_png_gray8(os.path.join(root, 'denoised', name + '.png'), quantize8(den))
         pn, pd = psnr(noisy, clean), psnr(den, clean)
         rows.append((name, desc, clean.shape, SAMPLE_SEED + i, NOISE_SEED + i, pn, pd))
+    # Real photographs (tools/denoiser_photos.py; never trained on): the same noise, from arrays
+    # (the PNG round trip is lossless).
+    z = np.load(args.photos)
+    for j, (name, key, desc) in enumerate(PHOTO_SAMPLES):
+        i = len(SAMPLES) + j
+        clean_u8 = z[key]
+        noisy_u8 = add_noise_u8(clean_u8.astype(np.float64) / 255.0, np.random.default_rng(NOISE_SEED + i))
+        write_png_gray8(os.path.join(root, 'clean', name + '.png'), clean_u8)
+        write_png_gray8(os.path.join(root, 'noisy', name + '.png'), noisy_u8)
+        clean, noisy = clean_u8 / 255.0, noisy_u8 / 255.0
+        den = denoise(net, noisy)
+        write_png_gray8(os.path.join(root, 'denoised', name + '.png'), quantize8(den))
+        pn, pd = psnr(noisy, clean), psnr(den, clean)
+        rows.append((name, desc, clean.shape, '-', NOISE_SEED + i, pn, pd))
     print('{0:8s} {1:>11s} {2:>14s} {3:>8s}'.format('sample', 'PSNR noisy', 'PSNR denoised', 'gain'))
     for name, _, _, _, _, pn, pd in rows:
         print('{0:8s} {1:9.2f} dB {2:11.2f} dB {3:5.2f} dB'.format(name, pn, pd, pd - pn))
@@ -497,43 +686,51 @@ def write_readme(args, rows):
         '# Sample images for the AE2d denoiser',
         '',
         'Written by `tools/train_denoiser.py` (`/usr/bin/python3 tools/train_denoiser.py --samples-only`',
-        're-makes them from `models/denoiser.safetensors`). All are 8-bit grayscale PNG.',
+        're-makes them from `models/denoiser.safetensors` and `build-photos/photos.npz`). All are 8-bit PNG.',
         '',
-        '- `clean/<name>.png`: the procedurally generated image, seed `{0} + i` (numpy PCG64), made by'.format(SAMPLE_SEED),
-        '  generators that differ from the training data (training: `render_shapes` and `render_strokes`',
-        '  at 64x64 and 128x128, seed {0}; here `render_shapes` with other parameters, and three'.format(TRAIN_SEED),
-        '  generators never used in training: a scene, a text-like page, a test chart).',
+        '- `clean/<name>.png`: a procedurally generated 128 x 128 gray image, seed `{0} + i` (numpy'.format(SAMPLE_SEED),
+        '  PCG64), made by generators of their own (busier shapes, a scene, a test chart; the text page\'s',
+        '  generator also makes training data, at letter scales 1 to 3 where the sample has 4), or a',
+        '  real photograph that the model was not trained on:',
+        '  - `camera.png`: scikit-image `camera` (512 x 512 gray), CC0 by the photographer, Lav Varshney.',
+        '  - `chelsea.png`: scikit-image `chelsea` (300 x 451 RGB), CC0 by the photographer, Stefan van',
+        '    der Walt. `ae2d run` denoises each colour channel with the gray model.',
+        '  (Licences as stated in scikit-image\'s `skimage/data/_fetchers.py`.)',
         '- `noisy/<name>.png`: clean (as 8-bit, scaled to [0, 1]) + N(0, (25/255)^2), seed `{0} + i`,'.format(NOISE_SEED),
         '  clipped to [0, 1] and rounded to 8 bits.',
         '- `denoised/<name>.png`: `models/denoiser.safetensors` run by the PyTorch reference',
-        '  (tests/reference/ae2d_ref.py) on the noisy PNG scaled to [0, 1], clamped, rounded to 8 bits.',
-        '  `ae2d run --model models/denoiser.safetensors --input samples/noisy/<name>.png --output out.png`',
-        '  should give the same picture.',
+        '  (tests/reference/ae2d_ref.py, output mode from tests/reference/output_modes.py) on the noisy',
+        '  PNG scaled to [0, 1], clamped, rounded to 8 bits. `ae2d run --input samples/noisy/<name>.png',
+        '  --output out.png` gives the same picture.',
         '',
-        '| i | sample | size (HxW) | generator | image seed | noise seed | PSNR noisy | PSNR denoised | gain |',
-        '|---|--------|------------|-----------|------------|------------|-----------:|--------------:|-----:|',
+        '| i | sample | size (HxW) | image | image seed | noise seed | PSNR noisy | PSNR denoised | gain |',
+        '|---|--------|------------|-------|------------|------------|-----------:|--------------:|-----:|',
     ]
     for i, (name, desc, shape, s1, s2, pn, pd) in enumerate(rows):
         lines.append('| {0} | {1} | {2}x{3} | {4} | {5} | {6} | {7:.2f} dB | {8:.2f} dB | {9:+.2f} dB |'.format(
             i, name, shape[0], shape[1], desc, s1, s2, pn, pd, pd - pn))
-    lines += ['', 'PSNR = 10 log10(1 / MSE) against the clean PNG, images in [0, 1].', '',
-              'The model is calibrated for 128x128 inputs: AE2d normalises every feature map (instance',
-              'norm), so it can tell the absolute gray level only from the image border and the noise',
-              'clipping, and that cue depends on the image size. Much smaller or larger inputs are still',
-              'denoised, but their overall brightness may drift.', '']
+    lines += ['', 'PSNR = 10 log10(1 / MSE) against the clean PNG, images in [0, 1], all channels together.', '']
     with open(os.path.join(args.samples_dir, 'README.md'), 'w') as f:
         f.write('\n'.join(lines))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--iters', type=int, default=1500)
-    ap.add_argument('--batch', type=int, default=4)
-    ap.add_argument('--size', type=int, default=128, help='training images are SIZE x SIZE (as the samples)')
-    ap.add_argument('--lr', type=float, default=3e-3)
-    ap.add_argument('--small', type=int, default=64, help='image size of the first training phase')
-    ap.add_argument('--small-frac', type=float, default=0.6, help='fraction of the iterations at --small')
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--iters', type=int, default=1000000, help='step cap (the budget usually ends first)')
+    ap.add_argument('--budget-minutes', type=float, default=75.0, help='wall-clock cap of the training loop')
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--patch', type=int, default=64, help='training patches are PATCH x PATCH')
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--decay-frac', type=float, default=0.3, help='cosine decay over the last fraction')
+    ap.add_argument('--channel', type=int, default=32)
+    ap.add_argument('--layers', default='2,2')
+    ap.add_argument('--block', default='plain')
+    ap.add_argument('--output', default='normalized', choices=['normalized', 'stats', 'residual', 'raw'])
+    ap.add_argument('--sigma-min', type=float, default=4.0)
+    ap.add_argument('--sigma-max', type=float, default=55.0)
+    ap.add_argument('--photos', default=os.path.join(ROOT, 'build-photos', 'photos.npz'),
+                    help='tools/denoiser_photos.py output')
+    ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--log-every', type=int, default=100)
     ap.add_argument('--out', default=os.path.join(ROOT, 'models', 'denoiser.safetensors'))
     ap.add_argument('--samples-dir', default=os.path.join(ROOT, 'samples'))
@@ -543,7 +740,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     if not args.samples_only:
-        train(args)
+        train_photo(args)
     if not args.no_samples:
         rows = make_samples(args)
         write_readme(args, rows)
