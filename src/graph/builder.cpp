@@ -27,7 +27,7 @@ public:
         const Axes pe{ke.h / 2, ke.w / 2};
         const int n = c.depth();
 
-        g_.input = new_value(ValueKind::Activation, "input");
+        g_.input = g_.add_value(ValueKind::Activation, "input");
         int x = conv("conv_first", g_.input, c.in_planes, c.channel, ke, {1, 1}, pe, false);
 
         // Per encoder stack, what its decoder stack needs: AE2d crops to the size of the
@@ -69,14 +69,6 @@ public:
     }
 
 private:
-    int new_value(ValueKind kind, std::string name) {
-        Value v;
-        v.kind = kind;
-        v.name = std::move(name);
-        g_.values.push_back(v);
-        return static_cast<int>(g_.values.size()) - 1;
-    }
-
     std::string param(const std::string &name, std::vector<int64_t> shape) {
         g_.params.push_back({name, std::move(shape)});
         return name;
@@ -85,7 +77,7 @@ private:
     void row(const char *cls, int value, int64_t params) { g_.rows.push_back({cls, value, params}); }
 
     int add_stage(Stage s, ValueKind out_kind = ValueKind::Activation) {
-        s.output = new_value(out_kind, s.module);
+        s.output = g_.add_value(out_kind, s.module);
         g_.stages.push_back(std::move(s));
         return g_.stages.back().output;
     }

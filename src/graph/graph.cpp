@@ -1,5 +1,7 @@
 #include "graph/graph.h"
 
+#include <utility>
+
 namespace ae2d::graph {
 
 const char *stage_kind_name(StageKind kind) {
@@ -28,6 +30,21 @@ int64_t Graph::num_parameters() const {
         total += n;
     }
     return total;
+}
+
+int Graph::add_value(ValueKind kind, std::string name) {
+    Value v;
+    v.kind = kind;
+    v.name = std::move(name);
+    values.push_back(std::move(v));
+    return static_cast<int>(values.size()) - 1;
+}
+
+void Graph::replace_reads(int from, int to) {
+    for (Stage &s : stages)
+        for (int &v : s.inputs)
+            if (v == from) v = to;
+    if (output == from) output = to;
 }
 
 }  // namespace ae2d::graph

@@ -84,6 +84,10 @@ struct Graph {
     int input = -1, output = -1;
 
     int64_t num_parameters() const;
+    // Appends a value (unshaped) and returns its id.
+    int add_value(ValueKind kind, std::string name);
+    // Makes every stage (and the graph output) that reads value `from` read `to`.
+    void replace_reads(int from, int to);
 };
 
 }  // namespace ae2d::graph

@@ -38,14 +38,6 @@ namespace graph {
 
 namespace {
 
-int new_value(Graph &g, ValueKind kind, std::string name) {
-    Value v;
-    v.kind = kind;
-    v.name = std::move(name);
-    g.values.push_back(v);
-    return static_cast<int>(g.values.size()) - 1;
-}
-
 Tensor filled(int64_t n, float v) {
     Tensor t({n});
     for (float &x : t.data) x = v;
@@ -74,23 +66,21 @@ Status apply_output_mode(Graph &g, OutputMode mode, std::unordered_map<std::stri
     stats.inputs = {g.input};
     stats.gamma = p + "norm.weight";
     stats.beta = p + "norm.bias";
-    stats.output = new_value(g, ValueKind::NormCoeffs, stats.module);
+    stats.output = g.add_value(ValueKind::NormCoeffs, stats.module);
     Stage norm;
     norm.kind = StageKind::NormPReLU;
     norm.module = "output.normalize";
     norm.inputs = {g.input, stats.output};
     norm.slope = p + "prelu.weight";
-    norm.output = new_value(g, ValueKind::Activation, "normalized input");
-    for (Stage &s : g.stages)
-        for (int &v : s.inputs)
-            if (v == g.input) v = norm.output;
+    norm.output = g.add_value(ValueKind::Activation, "normalized input");
+    g.replace_reads(g.input, norm.output);
 
     // y = m + s * f.
     Stage inverse;
     inverse.kind = StageKind::NormInverse;
     inverse.module = "output.denormalize";
     inverse.inputs = {g.output, stats.output};
-    inverse.output = new_value(g, ValueKind::Activation, "output");
+    inverse.output = g.add_value(ValueKind::Activation, "output");
 
     g.stages.insert(g.stages.begin(), {std::move(stats), std::move(norm)});
     g.output = inverse.output;

@@ -6,13 +6,6 @@ namespace ae2d::graph {
 
 namespace {
 
-void replace_reads(Graph &g, int from, int to) {
-    for (Stage &s : g.stages)
-        for (int &v : s.inputs)
-            if (v == from) v = to;
-    if (g.output == from) g.output = to;
-}
-
 // The index of the stage that writes each value (-1: none, the input).
 std::vector<int> producers(const Graph &g) {
     std::vector<int> producer(g.values.size(), -1);
@@ -46,7 +39,7 @@ void elide_identity_stages(Graph &g) {
             g.values[s.output].shape == g.values[s.inputs[0]].shape;
         // The graph output must stay a stage's own buffer; it never is a crop or up-sampling.
         if (identity && s.output != g.output) {
-            replace_reads(g, s.output, s.inputs[0]);
+            g.replace_reads(s.output, s.inputs[0]);
             dead[i] = true;
         }
     }
@@ -67,11 +60,8 @@ void convolve_before_upsampling(Graph &g) {
         // up-sampling reads that and writes the conv's old output. Stage order is kept: the
         // up-sampling's slot (earlier) now holds the conv.
         const Shape4 &low = g.values[up.inputs[0]].shape;
-        Value small;
-        small.name = g.values[conv.output].name + " before up-sampling";
-        small.shape = {low.n, g.values[conv.output].shape.c, low.h, low.w};
-        g.values.push_back(small);
-        const int small_value = static_cast<int>(g.values.size()) - 1;
+        const int small_value = g.add_value(ValueKind::Activation, g.values[conv.output].name + " before up-sampling");
+        g.values[small_value].shape = {low.n, g.values[conv.output].shape.c, low.h, low.w};
         Stage pointwise_conv = conv, upsampling = up;
         pointwise_conv.inputs = {up.inputs[0]};
         pointwise_conv.output = small_value;
@@ -142,15 +132,13 @@ void join_in_place(Graph &g) {
             dead[i] = true;
         } else if (in_place[0] || in_place[1]) {
             const int k = in_place[0] ? 1 : 0;  // the input still copied
-            Value slice;
-            slice.name = g.values[join.output].name + " (slice)";
-            slice.shape = {joined.n, g.values[join.inputs[k]].shape.c, joined.h, joined.w};
-            slice.part_of = join.output;
-            slice.channel_offset = offsets[k];
-            g.values.push_back(slice);
+            const int slice = g.add_value(ValueKind::Activation, g.values[join.output].name + " (slice)");
+            g.values[slice].shape = {joined.n, g.values[join.inputs[k]].shape.c, joined.h, joined.w};
+            g.values[slice].part_of = join.output;
+            g.values[slice].channel_offset = offsets[k];
             join.kind = StageKind::CenterCrop;
             join.inputs = {join.inputs[k]};
-            join.output = static_cast<int>(g.values.size()) - 1;
+            join.output = slice;
         }
     }
     remove_marked(g, dead);
