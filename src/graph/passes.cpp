@@ -59,7 +59,7 @@ void convolve_before_upsampling(Graph &g) {
         // The conv now reads the up-sampling's input and writes a new, small value; the
         // up-sampling reads that and writes the conv's old output. Stage order is kept: the
         // up-sampling's slot (earlier) now holds the conv.
-        const Shape4 &low = g.values[up.inputs[0]].shape;
+        const Shape4 low = g.values[up.inputs[0]].shape;  // a copy: add_value may move values
         const int small_value = g.add_value(ValueKind::Activation, g.values[conv.output].name + " before up-sampling");
         g.values[small_value].shape = {low.n, g.values[conv.output].shape.c, low.h, low.w};
         Stage pointwise_conv = conv, upsampling = up;
