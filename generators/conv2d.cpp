@@ -6,10 +6,8 @@
 // AOT arguments: (input, weights, [bias], stride_x, stride_y, pad_x, pad_y, output).
 #include "Halide.h"
 #include "auto_estimates.h"
-#include "conv_schedule.h"
-#include "gpu_schedule.h"
-#include "winograd_schedule.h"
 #include "ops.h"
+#include "padded_conv.h"
 
 namespace {
 
@@ -43,8 +41,6 @@ public:
         ops::require_zero_mins(input, weights, output);
 
         Func padded = ops::zero_padded(input, input.dim(0).extent(), input.dim(1).extent());
-        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
-        const ops::ConvWeights cw = ops::conv_weights(weights, tuning.channel_vectorized, !gpu_auto, *pad_x, *pad_y);
         Func init("init");
         if (has_bias) {
             ops::require_zero_mins(*bias);
@@ -53,19 +49,8 @@ public:
         } else {
             init(co) = 0.0f;
         }
-        ops::Convolution c;
-        ops::Winograd wg;
-        if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
-            add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile) && *stride_x == 1 && *stride_y == 1,
-                            "the winograd variants run 3x3 stride-1 convolutions on their packed weights only");
-            wg = ops::winograd_3x3_packed(padded, weights, *pad_x, *pad_y, init, tuning.winograd_tile);
-            output(x, y, co, n) = wg.out(x, y, co, n);
-        } else {
-            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
-            c = ops::convolution(padded, cw.w, cw.kernel_w, cw.kernel_h, cw.in_channels, *stride_x, *stride_y,
-                                 *pad_x, *pad_y, init, /*read_phased=*/!gpu_auto);
-            output(x, y, co, n) = c.conv(x, y, co, n);
-        }
+        const bool gpu_auto = ae2d::schedules::gpu_autoscheduled(using_autoscheduler(), get_target());
+        conv.define(*this, output, padded, weights, init, tuning, gpu_auto, *stride_x, *stride_y, *pad_x, *pad_y);
 
         // ---------------------------------------------------------------- schedule
         if (using_autoscheduler()) {  // the "auto" baseline: estimates only
@@ -79,23 +64,13 @@ public:
             ae2d::schedules::estimate_activation(output);
             return;
         }
-        if (tuning.winograd) {
-            const ae2d::schedules::WinogradStage stage{output, wg.funcs<ae2d::schedules::WinogradFuncs>(), {}};
-            ae2d::schedules::schedule_winograd(stage, get_target(), tuning.values());
-            return;
-        }
-        const ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {}, cw.kernel_w, cw.kernel_h,
-                                               Expr(*stride_x)};
-        if (get_target().has_gpu_feature()) {
-            ae2d::schedules::gpu::schedule_conv(stage);
-        } else {
-            ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
-        }
+        conv.schedule(output, get_target(), tuning.values());
     }
 
 private:
     Input<Buffer<float, 1>> *bias = nullptr;
     Input<int> *stride_x = nullptr, *stride_y = nullptr, *pad_x = nullptr, *pad_y = nullptr;
+    ae2d::generators::PaddedConv conv;
     Var x{"x"}, y{"y"}, co{"co"}, n{"n"};
 };
 

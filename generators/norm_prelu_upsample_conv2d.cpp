@@ -6,10 +6,8 @@
 // AOT arguments: (input, scale, shift, slope, weights, factor_x, factor_y, pad_x, pad_y, output).
 #include "Halide.h"
 #include "auto_estimates.h"
-#include "conv_schedule.h"
-#include "gpu_schedule.h"
-#include "winograd_schedule.h"
 #include "ops.h"
+#include "padded_conv.h"
 
 namespace {
 
@@ -44,12 +42,6 @@ public:
         const bool cpu = !get_target().has_gpu_feature();
         const bool at_source = tuning.channel_vectorized && !tuning.winograd && cpu;
         const bool at_source_rows = tuning.source_rows && cpu;
-        const ops::ConvWeights cw =
-            ops::conv_weights(weights, tuning.channel_vectorized && !at_source, !gpu_auto, pad_x, pad_y);
-        Func no_bias("no_bias");
-        no_bias(co) = 0.0f;
-        ops::Convolution c;
-        ops::Winograd wg;
         ops::UpsampleConvAtSource lowres;
         ops::UpsampleConvAtSourceRows rows;
         // cvec and srows: the products at the source's resolution, on the weights as they are (CPU;
@@ -67,16 +59,10 @@ public:
             add_requirement(weights.dim(0).extent() == lowres.kernel_w && weights.dim(1).extent() == lowres.kernel_h,
                             "the cvec variant takes the weights as they are, (2 pad_x + 1, 2 pad_y + 1, ci, co)");
             output(x, y, co, n) = lowres.sum(x, y, co, n);
-        } else if (tuning.winograd) {  // the Winograd variants: `weights` is the packed G g G^T of a 3x3 conv
-            add_requirement(ops::is_packed_winograd_weights(weights, tuning.winograd_tile),
-                            "the winograd variants run 3x3 convolutions on their packed weights only");
-            wg = ops::winograd_3x3_packed(padded, weights, pad_x, pad_y, no_bias, tuning.winograd_tile);
-            output(x, y, co, n) = wg.out(x, y, co, n);
         } else {
-            add_requirement(cw.valid, "the cvec variant takes channel-blocked weights (16, k * k, ci, co / 16)");
-            c = ops::convolution(padded, cw.w, cw.kernel_w, cw.kernel_h, cw.in_channels, 1, 1, pad_x, pad_y, no_bias,
-                                 /*read_phased=*/!gpu_auto);
-            output(x, y, co, n) = c.conv(x, y, co, n);
+            Func no_bias("no_bias");
+            no_bias(co) = 0.0f;
+            conv.define(*this, output, padded, weights, no_bias, tuning, gpu_auto, Expr(), Expr(), pad_x, pad_y);
         }
 
         // ---------------------------------------------------------------- schedule
@@ -107,27 +93,14 @@ public:
                 get_target());
             return;
         }
-        if (tuning.winograd) {  // act per chunk; up and padded inlined into wg.source, also per chunk
-            ae2d::schedules::WinogradStage stage{output, wg.funcs<ae2d::schedules::WinogradFuncs>(), {act}};
-            stage.source_specializations = up.x_window_cases;
-            ae2d::schedules::schedule_winograd(stage, get_target(), tuning.values());
-            return;
-        }
-        // CPU: act is stored per strip (each up-sampled value reads four of them); up and padded
-        // are inlined into c.phased, the per-strip source of the conv. GPU: act, up and padded are
-        // all inlined into c.phased, the per-tile source in shared memory.
-        if (get_target().has_gpu_feature()) {
-            ae2d::schedules::gpu::schedule_conv({output, c.conv, c.kernel, c.phased, {}, cw.kernel_w, cw.kernel_h,
-                                                 Expr()});
-        } else {
-            ae2d::schedules::ConvStage stage{output, c.conv, c.kernel, c.phased, {act}, cw.kernel_w, cw.kernel_h,
-                                             Expr()};
-            stage.phased_specializations = up.x_window_cases;  // dense x taps for factors 1 and 2
-            ae2d::schedules::schedule_conv(stage, get_target(), tuning.values());
-        }
+        // CPU: act is stored per strip (Winograd: per chunk; each up-sampled value reads four of
+        // them), up and padded are inlined into the conv's source; the x window cases give dense x
+        // taps for factors 1 and 2. GPU: act, up and padded are all inlined into the per-tile source.
+        conv.schedule(output, get_target(), tuning.values(), {act}, up.x_window_cases);
     }
 
 private:
+    ae2d::generators::PaddedConv conv;
     Var x{"x"}, y{"y"}, co{"co"}, n{"n"};
 };
 

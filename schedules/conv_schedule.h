@@ -158,6 +158,26 @@ inline std::vector<Halide::Expr> phased_conditions(const ConvStage &s) {
     return {s.stride_x == 1, s.stride_x == 2};
 }
 
+// Applies `schedule` to each specialization of the phased source, then to its general case.
+template<typename ScheduleStage>
+void schedule_phased(const ConvStage &s, ScheduleStage schedule) {
+    Halide::Func f = s.phased;
+    for (const Halide::Expr &cond : phased_conditions(s)) {
+        schedule(f.specialize(cond));
+    }
+    schedule(Halide::Stage(f));
+}
+
+// The accumulation of one block of outputs, conv.in(output), and its pure variables.
+struct ConvBlock {
+    Halide::Func f;
+    Halide::Var x, y, co, n;
+};
+inline ConvBlock conv_block_of(const ConvStage &s) {
+    Halide::Func f = Halide::Func(s.conv).in(s.output);
+    return {f, f.args()[0], f.args()[1], f.args()[2], f.args()[3]};
+}
+
 // The channel-vectorized schedules' output loops: one parallel task per block of
 // kPackedChannelBlock output channels and image, the block's channels inside (innermost, or
 // outside the pixels), the last block guarded.
@@ -208,19 +228,15 @@ inline void schedule_conv_channels(const ConvStage &s, const Halide::Target &t) 
         Func f = s.phased;
         std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
         f.compute_root();
-        auto planes = [&](Stage st) {
+        schedule_phased(s, [&](Stage st) {
             st.parallel(a[3]).vectorize(a[0], lanes, TailStrategy::RoundUp).never_partition(a[1]);
-        };
-        for (const Expr &cond : phased_conditions(s)) {
-            planes(f.specialize(cond));
-        }
-        planes(f);
+        });
     }
 
+    const ConvBlock block_of = conv_block_of(s);
+    Func conv_block = block_of.f;
+    Var bx = block_of.x, by = block_of.y, bco = block_of.co, bn = block_of.n;
     Func conv = s.conv;
-    Func conv_block = conv.in(output);
-    Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
-    Var bn = conv_block.args()[3];
     Var xo("xo"), xi("xi"), yo("yo"), yi("yi"), bo("bo"), bi("bi");
     conv_block.compute_at(output, task)
         .reorder_storage(bco, bx, by, bn)
@@ -484,22 +500,18 @@ inline void schedule_conv(const ConvStage &s, const Halide::Target &t, const Con
         Func f = s.phased;
         std::vector<Var> a = f.args();  // (xh, phase, y, c, n)
         f.compute_at(output, task).reorder_storage(a[0], a[1], a[3], a[2], a[4]);
-        auto rows = [&](Stage st) {
+        schedule_phased(s, [&](Stage st) {
             st.reorder(a[0], a[1], a[2], a[3], a[4])
                 .vectorize(a[0], lanes, TailStrategy::RoundUp)
                 .never_partition(a[1]);
-        };
-        for (const Expr &cond : phased_conditions(s)) {
-            rows(f.specialize(cond));
-        }
-        rows(f);
+        });
     }
 
     // ---- conv_block: one channel block of the strip, in whole register tiles (RoundUp)
+    const ConvBlock block_of = conv_block_of(s);
+    Func conv_block = block_of.f;
+    Var bx = block_of.x, by = block_of.y, bco = block_of.co, bn = block_of.n;
     Func conv = s.conv;
-    Func conv_block = conv.in(output);
-    Var bx = conv_block.args()[0], by = conv_block.args()[1], bco = conv_block.args()[2];
-    Var bn = conv_block.args()[3];
     Var txo("txo"), txi("txi"), tyo("tyo"), tyi("tyi"), tco("tco"), tci("tci");
     // Allocated once per cgp iteration (a strip, or a channel group), not per block and row pair:
     // conv_block's size is a runtime value, so each allocation is a heap allocation.
