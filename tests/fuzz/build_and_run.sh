@@ -17,7 +17,12 @@ out=${AE2D_FUZZ_BUILD:-$root/build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 missing (bash scripts/setup.sh installs it)"; exit 1; }
-make -s -f tests/fuzz/Makefile ROOT="$root" OUT="$out" CXX=clang++-14 -j"$jobs"
+cmake=cmake
+[ -x .venv/bin/cmake ] && cmake=.venv/bin/cmake   # CMake >= 3.28, from scripts/setup.sh
+mkdir -p "$out"
+"$cmake" -S tests/fuzz -B "$out" -DCMAKE_CXX_COMPILER=clang++-14 > "$out/configure.log" 2>&1 ||
+  { cat "$out/configure.log"; exit 1; }
+"$cmake" --build "$out" -j"$jobs" > "$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; exit 1; }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
