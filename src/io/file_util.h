@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,26 @@ inline void store_le32(uint8_t *p, uint32_t v) {
 }
 inline void store_le64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Stores `values` as little-endian IEEE binary32 from p on; returns the end.
+inline uint8_t *store_le_floats(uint8_t *p, const std::vector<float> &values) {
+    for (float f : values) {
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        store_le32(p, bits);
+        p += 4;
+    }
+    return p;
+}
+
+// Reads the whole file at `path` and returns parse(data, size, path); a file that cannot be
+// read gives "<format> file '<path>': <why>".
+template<typename Parse>
+auto read_file_with(const std::string &path, const char *format, Parse parse) -> decltype(parse(nullptr, 0, path)) {
+    auto read = read_file_bytes(path);
+    if (!read) return Status::Error(std::string(format) + " file '" + path + "': " + read.message());
+    return parse(read->data(), read->size(), path);
 }
 
 // Multiplies non-negative dims; returns false when the element count (or, with

@@ -154,9 +154,7 @@ std::string shape_repr(const std::vector<int64_t> &shape) {
 }  // namespace
 
 Expected<Tensor> read_npy(const std::string &path) {
-    auto read = detail::read_file_bytes(path);
-    if (!read) return Status::Error("npy file '" + path + "': " + read.message());
-    return read_npy_memory(read->data(), read->size(), path);
+    return detail::read_file_with(path, "npy", read_npy_memory);
 }
 
 Expected<Tensor> read_npy_memory(const uint8_t *data, size_t size, const std::string &name) {
@@ -273,13 +271,7 @@ Status write_npy(const std::string &path, const Tensor &t) {
         detail::store_le32(bytes.data() + 8, static_cast<uint32_t>(header.size()));
     }
     std::memcpy(bytes.data() + prelude, header.data(), header.size());
-    uint8_t *p = bytes.data() + prelude + header.size();
-    for (float f : t.data) {
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        detail::store_le32(p, bits);
-        p += 4;
-    }
+    detail::store_le_floats(bytes.data() + prelude + header.size(), t.data);
     return detail::write_file_atomic(path, bytes.data(), bytes.size()).with_context(where);
 }
 

@@ -184,9 +184,7 @@ bool encode(PngState *st) {
 }  // namespace
 
 Expected<Image> read_png(const std::string &path) {
-    auto read = detail::read_file_bytes(path);
-    if (!read) return Status::Error("PNG file '" + path + "': " + read.message());
-    return read_png_memory(read->data(), read->size(), path);
+    return detail::read_file_with(path, "PNG", read_png_memory);
 }
 
 Expected<Image> read_png_memory(const uint8_t *data, size_t size, const std::string &name) {

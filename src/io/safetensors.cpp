@@ -173,9 +173,7 @@ float bfloat16_to_float(uint16_t b) {
 }
 
 Expected<SafetensorsFile> read_safetensors(const std::string &path) {
-    auto read = detail::read_file_bytes(path);
-    if (!read) return Status::Error("safetensors file '" + path + "': " + read.message());
-    return read_safetensors_memory(read->data(), read->size(), path);
+    return detail::read_file_with(path, "safetensors", read_safetensors_memory);
 }
 
 Expected<SafetensorsFile> read_safetensors_memory(const uint8_t *data, size_t size, const std::string &name) {
@@ -303,14 +301,7 @@ Status write_safetensors(const std::string &path, const std::map<std::string, Te
     detail::store_le64(bytes.data(), text.size());
     std::memcpy(bytes.data() + 8, text.data(), text.size());
     uint8_t *p = bytes.data() + 8 + text.size();
-    for (const auto &[name, t] : tensors) {
-        for (float f : t.data) {
-            uint32_t b;
-            std::memcpy(&b, &f, 4);
-            detail::store_le32(p, b);
-            p += 4;
-        }
-    }
+    for (const auto &[name, t] : tensors) p = detail::store_le_floats(p, t.data);
     return detail::write_file_atomic(path, bytes.data(), bytes.size()).with_context(where);
 }
 
