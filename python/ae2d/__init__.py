@@ -257,7 +257,7 @@ class Model:
         if o.dtype != _np.float32 or not o.flags.c_contiguous or not o.flags.writeable or o.ndim != 4:
             raise ValueError("out must be a writable C-contiguous float32 array of shape (B, out_planes, H, W), "
                              "got {} {}{}".format(o.dtype, o.shape, "" if o.flags.c_contiguous else ", not contiguous"))
-        if _np.shares_memory(a, o):
+        if _np.may_share_memory(a, o):  # exact here: both are contiguous blocks
             raise ValueError("out must not overlap the input")
         self._m.forward_into(a, o)
         return out
