@@ -76,6 +76,14 @@ private:
 
     void row(const char *cls, int value, int64_t params) { g_.rows.push_back({cls, value, params}); }
 
+    static Stage stage_of(StageKind kind, std::string module, std::vector<int> inputs) {
+        Stage s;
+        s.kind = kind;
+        s.module = std::move(module);
+        s.inputs = std::move(inputs);
+        return s;
+    }
+
     int add_stage(Stage s, ValueKind out_kind = ValueKind::Activation) {
         s.output = g_.add_value(out_kind, s.module);
         g_.stages.push_back(std::move(s));
@@ -83,10 +91,7 @@ private:
     }
 
     int conv(const std::string &prefix, int x, int cin, int cout, Axes k, Axes stride, Axes pad, bool bias) {
-        Stage s;
-        s.kind = StageKind::Conv2d;
-        s.module = prefix;
-        s.inputs = {x};
+        Stage s = stage_of(StageKind::Conv2d, prefix, {x});
         s.weight = param(prefix + ".weight", {cout, cin, k.h, k.w});
         if (bias) s.bias = param(prefix + ".bias", {cout});
         s.kernel_h = k.h, s.kernel_w = k.w, s.stride_h = stride.h, s.stride_w = stride.w;
@@ -98,10 +103,7 @@ private:
 
     // InstanceNorm2d(c) at `prefix`: returns the coefficients value.
     int instance_norm(const std::string &prefix, int x, int c) {
-        Stage s;
-        s.kind = StageKind::InstanceNormStats;
-        s.module = prefix;
-        s.inputs = {x};
+        Stage s = stage_of(StageKind::InstanceNormStats, prefix, {x});
         s.gamma = param(prefix + ".weight", {c});
         s.beta = param(prefix + ".bias", {c});
         const int coeffs = add_stage(std::move(s), ValueKind::NormCoeffs);
@@ -110,10 +112,7 @@ private:
     }
 
     int upsample(const std::string &prefix, int x, Axes factor) {
-        Stage s;
-        s.kind = StageKind::UpsampleBilinear;
-        s.module = prefix;
-        s.inputs = {x};
+        Stage s = stage_of(StageKind::UpsampleBilinear, prefix, {x});
         s.factor_h = factor.h, s.factor_w = factor.w;
         const int y = add_stage(std::move(s));
         row("Upsample", y, 0);
@@ -123,10 +122,7 @@ private:
     // Unit: InstanceNorm -> PReLU -> [Upsample] -> Conv (He et al. 2016 "new" order).
     int unit(const std::string &prefix, int x, int cin, int cout, Axes k, Axes stride, Axes pad, Direction dir) {
         const int coeffs = instance_norm(prefix + ".0", x, cin);
-        Stage s;
-        s.kind = StageKind::NormPReLU;
-        s.module = prefix + ".1";
-        s.inputs = {x, coeffs};
+        Stage s = stage_of(StageKind::NormPReLU, prefix + ".1", {x, coeffs});
         s.slope = param(prefix + ".1.weight", {cin});
         int y = add_stage(std::move(s));
         row("PReLU", y, cin);
@@ -183,20 +179,14 @@ private:
     }
 
     int center_crop(const std::string &prefix, int x, int ref) {
-        Stage s;
-        s.kind = StageKind::CenterCrop;
-        s.module = prefix + ".crop";
-        s.inputs = {x};
+        Stage s = stage_of(StageKind::CenterCrop, prefix + ".crop", {x});
         s.crop_ref = ref;
         return add_stage(std::move(s));
     }
 
     // UNet2d's join: x and the skip center-cropped to their common size, x's channels first.
     int crop_concat(const std::string &prefix, int x, int skip) {
-        Stage s;
-        s.kind = StageKind::CropConcat;
-        s.module = prefix + ".cropping";
-        s.inputs = {x, skip};
+        Stage s = stage_of(StageKind::CropConcat, prefix + ".cropping", {x, skip});
         return add_stage(std::move(s));
     }
 
