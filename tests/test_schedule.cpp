@@ -394,7 +394,7 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
     const fs::path table = dir / "table.txt", out = dir / "out.txt", err = dir / "err.txt";
     auto cli = [&](const std::string &args) {
         const std::string cmd =
-            std::string(AE2D_CLI_PATH) + " " + args + " > " + out.string() + " 2> " + err.string();
+            std::string(AE2D_CLI_COMMAND) + " " + args + " > " + out.string() + " 2> " + err.string();
         const int status = std::system(cmd.c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     };

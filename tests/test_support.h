@@ -74,11 +74,11 @@ struct CliResult {
     std::string out, err;
 };
 
-// Runs the ae2d CLI (AE2D_CLI_PATH) with `args`, after environment assignments `env` ("A=1 B=2").
+// Runs the ae2d CLI (AE2D_CLI_COMMAND) with `args`, after environment assignments `env` ("A=1 B=2").
 inline CliResult run_cli(const std::string &args, const std::string &env = "") {
     const TempDir dir("ae2d_cli_run");
     const std::string out = dir.path("stdout.txt"), err = dir.path("stderr.txt");
-    const std::string cmd = env + " " + std::string(AE2D_CLI_PATH) + " " + args + " > " + out + " 2> " + err;
+    const std::string cmd = env + " " + std::string(AE2D_CLI_COMMAND) + " " + args + " > " + out + " 2> " + err;
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
 }
