@@ -38,12 +38,13 @@ TEST_CASE("forward pass equals the PyTorch reference on every fixture", "[model]
 
 namespace {
 
-// A fixture's input through an execution plan made with `options`, on the CPU executor.
+// f.input (fixture `name`) through an execution plan made with `options`, on the CPU
+// executor.
 struct PlannedRun {
     std::shared_ptr<const runtime::ExecutionPlan> plan;
     Tensor y;
 };
-PlannedRun run_planned(const std::string &name, const runtime::PlanOptions &options) {
+PlannedRun run_planned(const std::string &name, const Fixture &f, const runtime::PlanOptions &options) {
     const std::string path = test::source_path("tests/fixtures/" + name + ".safetensors");
     auto file = io::read_safetensors(path);
     REQUIRE(file.ok());
@@ -51,7 +52,6 @@ PlannedRun run_planned(const std::string &name, const runtime::PlanOptions &opti
     REQUIRE(model.ok());
     auto g = graph::build_network(model->config());
     REQUIRE(g.ok());
-    const Fixture f = load_fixture(name);
     const auto &s = f.input.shape;
     auto plan = runtime::make_execution_plan(*g, {s[0], s[1], s[2], s[3]}, options);
     REQUIRE(plan.ok());
@@ -67,7 +67,8 @@ PlannedRun run_planned(const std::string &name, const runtime::PlanOptions &opti
 TEST_CASE("unfused stages give the same result as fused ones", "[model][parity]") {
     for (const char *name : {"bneck_k3_d3", "plain_k3_d2", "plain_k5_d3_f16", "unet_bneck_k3_d4", "unet_plain_k5_d3_f16"}) {
         INFO(name);
-        require_close(run_planned(name, {/*fuse=*/false}).y, load_fixture(name).expected);
+        const Fixture f = load_fixture(name);
+        require_close(run_planned(name, f, {/*fuse=*/false}).y, f.expected);
     }
 }
 
@@ -180,16 +181,16 @@ TEST_CASE("UNet2d: arch from the metadata alone or from the shapes; impossible l
 TEST_CASE("UNet2d: joins in place give the same output as joins copied", "[model][unet][parity]") {
     for (const char *name : {"unet_bneck_k3_d3", "unet_plain_k3_d2_b3", "unet_bneck_k31_d4_nometa", "unet_seedlike_c4"}) {
         INFO(name);
-        const Tensor expected = load_fixture(name).expected;
+        const Fixture f = load_fixture(name);
         std::vector<Tensor> outputs;
         for (bool in_place : {false, true}) {
             runtime::PlanOptions options;
             options.join_in_place = in_place;
-            PlannedRun run = run_planned(name, options);
+            PlannedRun run = run_planned(name, f, options);
             int joins = 0;
             for (const auto &st : run.plan->graph.stages) joins += st.kind == graph::StageKind::CropConcat;
             CHECK(joins == (in_place ? 0 : run.plan->graph.config.depth() - 1));
-            require_close(run.y, expected);
+            require_close(run.y, f.expected);
             outputs.push_back(std::move(run.y));
         }
         CHECK(outputs[0].data == outputs[1].data);  // the same arithmetic, only the storage differs
