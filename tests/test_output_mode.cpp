@@ -1,5 +1,5 @@
 // Output modes (the safetensors metadata "output", include/ae2d/output_mode.h): the normalized
-// mode against its PyTorch reference (tests/reference/make_output_mode_fixtures.py) on the CPU
+// and residual modes against their PyTorch reference (tests/reference/make_output_mode_fixtures.py) on the CPU
 // and the GPU backends, a file without the key unchanged, the bad values refused, and the
 // bundled denoiser on RGB(A) PNG through `ae2d run`.
 #include <catch2/catch.hpp>
@@ -57,22 +57,32 @@ TEST_CASE("norm_inverse stage: (x - shift) / scale per plane", "[stages][output]
     });
 }
 
-TEST_CASE("output normalized: forward equals m + s * f((x - m) / s) of PyTorch", "[model][output]") {
-    auto model = Model::load(fixture("output_mode_normalized.safetensors"));
-    INFO(model.message());
-    REQUIRE(model.ok());
-    CHECK(model->output_mode() == OutputMode::Normalized);
-    const Tensor x = npy("output_mode.input.npy");
-    auto y = model->forward(x);
-    REQUIRE(y.ok());
-    test::require_close(*y, npy("output_mode_normalized.output.npy"));
-    // Every plane of the input is at its own level (-3 to 5): the output keeps it.
-    const Tensor &ref = npy("output_mode_normalized.output.npy");
-    const int64_t plane = x.shape[2] * x.shape[3];
-    for (int64_t p = 0; p < x.shape[0] * x.shape[1]; ++p) {
-        double got = 0, want = 0;
-        for (int64_t i = 0; i < plane; ++i) got += y->data[p * plane + i], want += ref.data[p * plane + i];
-        CHECK(got / plane == Approx(want / plane).margin(1e-4));
+TEST_CASE("output normalized and residual: forward equals PyTorch's m + s * f((x - m) / s) and "
+          "x - s * f((x - m) / s)", "[model][output]") {
+    const std::pair<std::string, OutputMode> modes[] = {{"normalized", OutputMode::Normalized},
+                                                        {"residual", OutputMode::Residual}};
+    for (const auto &[name, mode] : modes) {
+        INFO("output " << name);
+        auto model = Model::load(fixture("output_mode_" + name + ".safetensors"));
+        INFO(model.message());
+        REQUIRE(model.ok());
+        CHECK(model->output_mode() == mode);
+        const Tensor x = npy("output_mode.input.npy");
+        auto y = model->forward(x);
+        REQUIRE(y.ok());
+        const Tensor ref = npy("output_mode_" + name + ".output.npy");
+        test::require_close(*y, ref);
+        // Every plane of the input is at its own level (-3 to 5): the output keeps it.
+        const int64_t plane = x.shape[2] * x.shape[3];
+        for (int64_t p = 0; p < x.shape[0] * x.shape[1]; ++p) {
+            double got = 0, want = 0;
+            for (int64_t i = 0; i < plane; ++i) got += y->data[p * plane + i], want += ref.data[p * plane + i];
+            CHECK(got / plane == Approx(want / plane).margin(1e-4));
+        }
+        // A second pass gives the same: the negated final weights are made once, at load.
+        auto again = model->forward(x);
+        REQUIRE(again.ok());
+        CHECK(again->data == y->data);
     }
 }
 
@@ -98,31 +108,37 @@ TEST_CASE("output: a file without the key is the network's output, as before", "
 
 TEST_CASE("output: unknown modes and in_planes != out_planes are refused by name", "[model][output]") {
     FileParts parts = read_parts("output_mode_normalized.safetensors");
-    parts.metadata["output"] = "residual";
+    parts.metadata["output"] = "denoised";
     auto bad = Model::from_tensors(parts.tensors, parts.metadata, "m.safetensors");
     REQUIRE_FALSE(bad.ok());
     CHECK_THAT(bad.message(), Catch::Contains("m.safetensors") && Catch::Contains("'output'") &&
-                                  Catch::Contains("residual") && Catch::Contains("normalized"));
+                                  Catch::Contains("denoised") && Catch::Contains("normalized") &&
+                                  Catch::Contains("residual"));
     FileParts other = read_parts("seedlike_c4.safetensors");  // in_planes 3, out_planes 1
-    other.metadata["output"] = "normalized";
-    auto mismatched = Model::from_tensors(other.tensors, other.metadata, "c4");
-    REQUIRE_FALSE(mismatched.ok());
-    CHECK_THAT(mismatched.message(), Catch::Contains("in_planes == out_planes"));
+    for (const char *mode : {"normalized", "residual"}) {
+        other.metadata["output"] = mode;
+        auto mismatched = Model::from_tensors(other.tensors, other.metadata, "c4");
+        REQUIRE_FALSE(mismatched.ok());
+        CHECK_THAT(mismatched.message(), Catch::Contains("in_planes == out_planes") && Catch::Contains(mode));
+    }
 }
 
-TEST_CASE("output normalized on the GPU backends", "[gpu][output]") {
+TEST_CASE("output normalized and residual on the GPU backends", "[gpu][output]") {
     for (Backend b : {Backend::OpenCL, Backend::Cuda}) {
         if (!backend_status(b).usable) {
             WARN("skipped on " << backend_name(b) << ": " << backend_status(b).detail);
             continue;
         }
-        auto model = Model::load(fixture("output_mode_normalized.safetensors"), {b});
-        INFO(model.message());
-        REQUIRE(model.ok());
-        auto y = model->forward(npy("output_mode.input.npy"));
-        INFO(y.message());
-        REQUIRE(y.ok());
-        test::require_close(*y, npy("output_mode_normalized.output.npy"));
+        for (const std::string name : {"normalized", "residual"}) {
+            INFO(backend_name(b) << ", output " << name);
+            auto model = Model::load(fixture("output_mode_" + name + ".safetensors"), {b});
+            INFO(model.message());
+            REQUIRE(model.ok());
+            auto y = model->forward(npy("output_mode.input.npy"));
+            INFO(y.message());
+            REQUIRE(y.ok());
+            test::require_close(*y, npy("output_mode_" + name + ".output.npy"));
+        }
     }
 }
 
@@ -136,6 +152,9 @@ TEST_CASE("output mode shown by the C API, ae2d summary and ae2d info", "[cli][o
     auto r = test::run_cli("summary --model " + fixture("output_mode_normalized.safetensors") + " --input-shape 2,32,32");
     REQUIRE(r.code == 0);
     CHECK_THAT(r.out, Catch::Contains("Output: normalized"));
+    r = test::run_cli("summary --model " + fixture("output_mode_residual.safetensors") + " --input-shape 2,32,32");
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("Output: residual, y = x - s * f((x - m) / s)"));
     r = test::run_cli("summary --model " + fixture("output_mode_raw.safetensors") + " --input-shape 2,32,32");
     REQUIRE(r.code == 0);
     CHECK_THAT(r.out, !Catch::Contains("Output:"));

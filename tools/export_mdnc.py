@@ -6,7 +6,7 @@ Usage (from the repository root; Debian python3-torch + python3-numpy, no other 
 
     /usr/bin/python3 tools/export_mdnc.py CHECKPOINT OUT.safetensors \\
         [--arch AE2d|UNet2d] [--channel 64] [--layers 2,2,2,2] [--block bottleneck|plain] \\
-        [--kernel-size 3 | 3,1] [--in-planes 1] [--out-planes 1] [--output-mode raw|normalized] \\
+        [--kernel-size 3 | 3,1] [--in-planes 1] [--out-planes 1] [--output-mode raw|normalized|residual] \\
         [--dtype F32|F16|BF16] \\
         [--verify] [--ae2d build/ae2d] [--verify-shape B,C,H,W] [--seed 0]
 
@@ -34,8 +34,9 @@ The output holds the tensors in the reference's state_dict order, stored as --dt
 with __metadata__ = {arch, channel, layers, block, kernel_size, in_planes, out_planes}, all strings
 (arch "AE2d" or "UNet2d"; layers and kernel_size as JSON, e.g. "[2, 2, 2, 2]" and "3" or
 "[3, 1]"). --output-mode normalized adds "output": "normalized": ae2d then returns
-mean + std * f((x - mean) / std) per image and channel (tests/reference/output_modes.py), for
-networks trained that way; without it (or with "raw") ae2d returns the network's output. A
+mean + std * f((x - mean) / std) per image and channel; "residual" returns
+x - std * f((x - mean) / std) (tests/reference/output_modes.py), for networks trained that way;
+without it (or with "raw") ae2d returns the network's output. A
 re-exported .safetensors keeps its "output" unless the flag is given.
 
 --verify reads the written file back, runs the PyTorch reference (float64, on the stored,
@@ -348,7 +349,7 @@ def main(argv=None):
     ap.add_argument('--kernel-size', help='3 or kh,kw e.g. 3,1')
     ap.add_argument('--in-planes', type=int)
     ap.add_argument('--out-planes', type=int)
-    ap.add_argument('--output-mode', choices=['raw', 'normalized'],
+    ap.add_argument('--output-mode', choices=list(output_modes.MODES),
                     help='the "output" metadata (default: the input file\'s, else raw)')
     ap.add_argument('--dtype', default='F32', choices=['F32', 'F16', 'BF16'])
     ap.add_argument('--verify', action='store_true', help='compare the ae2d CLI with the PyTorch reference')

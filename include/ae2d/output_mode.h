@@ -14,9 +14,11 @@ enum class OutputMode {
     Normalized,  // y = m + s * f((x - m) / s), m and s per image and channel: the mean of x and
                  // sqrt(biased variance + 1e-5) (InstanceNorm2d's statistics, without affine);
                  // needs in_planes == out_planes
+    Residual,    // y = x - s * f((x - m) / s): the network predicts the normalized noise (a
+                 // denoiser's residual learning, DnCNN); m, s and the need as for Normalized
 };
 
-// "raw", "normalized".
+// "raw", "normalized", "residual".
 const char *output_mode_name(OutputMode mode);
 // The formula, for `ae2d summary` and `ae2d info`.
 const char *output_mode_formula(OutputMode mode);

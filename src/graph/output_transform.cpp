@@ -8,6 +8,7 @@ const char *output_mode_name(OutputMode mode) {
     switch (mode) {
     case OutputMode::Raw: return "raw";
     case OutputMode::Normalized: return "normalized";
+    case OutputMode::Residual: return "residual";
     }
     return "?";
 }
@@ -17,6 +18,8 @@ const char *output_mode_formula(OutputMode mode) {
     case OutputMode::Raw: return "y = f(x), the network's output";
     case OutputMode::Normalized:
         return "y = m + s * f((x - m) / s), m, s: mean and sqrt(var + 1e-5) of each input plane";
+    case OutputMode::Residual:
+        return "y = x - s * f((x - m) / s), m, s: mean and sqrt(var + 1e-5) of each input plane";
     }
     return "?";
 }
@@ -30,8 +33,9 @@ Expected<OutputMode> output_mode_from_metadata(const std::map<std::string, std::
     auto it = metadata.find("output");
     if (it == metadata.end() || it->second == "raw") return OutputMode::Raw;
     if (it->second == "normalized") return OutputMode::Normalized;
+    if (it->second == "residual") return OutputMode::Residual;
     const std::string v = it->second.size() > 60 ? it->second.substr(0, 57) + "..." : it->second;
-    return Status::Error("metadata 'output' is '" + v + "', expected 'raw' or 'normalized'");
+    return Status::Error("metadata 'output' is '" + v + "', expected 'raw', 'normalized' or 'residual'");
 }
 
 namespace graph {
@@ -75,11 +79,35 @@ Status apply_output_mode(Graph &g, OutputMode mode, std::unordered_map<std::stri
     norm.output = g.add_value(ValueKind::Activation, "normalized input");
     g.replace_reads(g.input, norm.output);
 
-    // y = m + s * f.
+    // Residual: x - s * f = m + s * (z + (-f)), so the network's last convolution runs with its
+    // weight and bias negated (in the model's own copy of the tensors) and its output is added to
+    // z before the statistics go back.
+    int normalized_output = g.output;
+    if (mode == OutputMode::Residual) {
+        const Stage *final_conv = nullptr;
+        for (const Stage &s : g.stages)
+            if (s.output == g.output && s.kind == StageKind::Conv2d) final_conv = &s;
+        if (final_conv == nullptr)
+            return Status::Error("the output mode 'residual' needs a network that ends in a convolution");
+        for (const std::string &name : {final_conv->weight, final_conv->bias}) {
+            auto it = weights.find(name);
+            if (it == weights.end()) continue;  // a caller that reads no weights (a graph dump)
+            for (float &v : it->second.data) v = -v;
+        }
+        Stage add;
+        add.kind = StageKind::ResidualAdd;
+        add.module = "output.residual";
+        add.inputs = {norm.output, g.output};
+        add.output = g.add_value(ValueKind::Activation, "normalized input - f");
+        normalized_output = add.output;
+        g.stages.push_back(std::move(add));
+    }
+
+    // y = m + s * (what the network made of z).
     Stage inverse;
     inverse.kind = StageKind::NormInverse;
     inverse.module = "output.denormalize";
-    inverse.inputs = {g.output, stats.output};
+    inverse.inputs = {normalized_output, stats.output};
     inverse.output = g.add_value(ValueKind::Activation, "output");
 
     g.stages.insert(g.stages.begin(), {std::move(stats), std::move(norm)});

@@ -9,10 +9,12 @@ Writes, from one AE2d(4, [2, 2], plain, k3, in_planes = out_planes = 2) with ran
 (make_fixtures.random_state_dict, seed 7100):
 
   tests/fixtures/output_mode_normalized.safetensors   metadata "output": "normalized"
+  tests/fixtures/output_mode_residual.safetensors     metadata "output": "residual"
   tests/fixtures/output_mode_raw.safetensors          the same tensors, metadata without "output"
   tests/fixtures/output_mode.input.npy                (2, 2, 21, 26): every plane at its own level
                                                       and contrast (means -3 to 5, stds 0.05 to 2)
   tests/fixtures/output_mode_normalized.output.npy    y = m + s * f((x - m) / s), float64 -> float32
+  tests/fixtures/output_mode_residual.output.npy      y = x - s * f((x - m) / s), float64 -> float32
   tests/fixtures/output_mode_raw.output.npy           y = f(x)
 '''
 import os
@@ -42,7 +44,7 @@ def main():
     contrast = np.array([[0.05, 0.3], [2.0, 1.0]])[:, :, None, None]
     x = (level + contrast * x).astype(np.float32)
     np.save(os.path.join(FIX, 'output_mode.input.npy'), x)
-    for mode in ('normalized', 'raw'):
+    for mode in ('normalized', 'residual', 'raw'):
         meta = metadata_for(ch, layers, block, ks, cin, cout)
         if mode != 'raw':
             meta['output'] = mode

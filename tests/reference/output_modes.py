@@ -6,10 +6,12 @@ Model::forward returns for each (src/graph/output_transform.cpp runs them as gra
   "normalized":       y = m + s * f((x - m) / s), with m the mean and s = sqrt(biased variance
                       + 1e-5) of each (image, channel) plane of x: InstanceNorm2d's statistics
                       without its affine map. Needs in_planes == out_planes.
+  "residual":         y = x - s * f((x - m) / s), m and s as above: f predicts the normalized
+                      noise (residual learning, as DnCNN). Needs in_planes == out_planes.
 '''
 import torch
 
-MODES = ('raw', 'normalized')
+MODES = ('raw', 'normalized', 'residual')
 STAT_EPS = 1e-5
 
 
@@ -27,4 +29,7 @@ def forward(net, x, mode='raw'):
     if mode == 'normalized':
         m, s = input_stats(x)
         return m + s * net((x - m) / s)
+    if mode == 'residual':
+        m, s = input_stats(x)
+        return x - s * net((x - m) / s)
     raise ValueError('unknown output mode {0!r}; expected one of {1}'.format(mode, MODES))
