@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <random>
@@ -419,6 +420,69 @@ TEST_CASE("ae2d tune writes a table that ae2d bench and run load", "[schedule][t
           1);
     CHECK_THAT(test::read_text(err.string()), Catch::Contains("ae2d: error: --schedule: cannot open"));
     fs::remove_all(dir);
+}
+
+TEST_CASE("the tune cache: ae2d tune stores a table that later loads run; bad entries are ignored with a warning",
+          "[schedule][tune][cli]") {
+    const test::TempDir dir("ae2d_tune_cache");
+    const std::string cache = dir.path("cache"), env = "AE2D_TUNE_CACHE=" + cache;
+    const std::string model_path = test::source_path("tests/fixtures/plain_k3_d2.safetensors");
+    setenv("AE2D_TUNE_CACHE", cache.c_str(), 1);
+    struct Restore {
+        ~Restore() { setenv("AE2D_TUNE_CACHE", "off", 1); }  // as tests/main.cpp leaves it
+    } restore;
+    auto before = Model::load(model_path);
+    REQUIRE(before.ok());
+    const std::string shipped_name = ScheduleTable::shipped(cpu_target()).name();
+    CHECK(before->schedule().name() == shipped_name);
+    CHECK(before->warnings().empty());
+    const std::string path = tune_cache_path(before->config(), cpu_target());
+    CHECK(path.rfind(cache + "/" + cpu_target() + "/AE2d_c", 0) == 0);
+
+    auto r = test::run_cli("tune --model " + model_path + " --input-shape 1,3,20,16 --budget-minutes 0", env);
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("tune cache") && Catch::Contains(path));
+    REQUIRE(fs::exists(path));
+    auto after = Model::load(model_path);
+    REQUIRE(after.ok());
+    CHECK(after->warnings().empty());
+    CHECK_THAT(after->schedule().name(), Catch::Contains("tune cache") && Catch::Contains(path));
+    CHECK(after->schedule().to_text() == ScheduleTable::load(path)->to_text());
+    LoadOptions without;
+    without.tune_cache = false;
+    CHECK(Model::load(model_path, without)->schedule().name() == shipped_name);
+    // Another configuration has an entry of its own, not this one.
+    CHECK(Model::load(test::source_path("tests/fixtures/seedlike_c4.safetensors"))->schedule().name() == shipped_name);
+
+    // A corrupt entry and one tuned for another target: the shipped table, and a warning naming
+    // the file (printed by the CLI, which still runs).
+    const std::string other = cpu_target() == "x86-64-sse41" ? "x86-64-avx2" : "x86-64-sse41";
+    const std::pair<std::string, std::string> bad[] = {{"conv2d 3x3 s1x1 garbage\n", "line 1"},
+                                                       {"target " + other + "\ndefault manual\n", "tuned for target"}};
+    for (const auto &[text, why] : bad) {
+        INFO(text);
+        {
+            std::ofstream f(path, std::ios::trunc);
+            f << text;
+        }
+        auto m = Model::load(model_path);
+        REQUIRE(m.ok());
+        CHECK(m->schedule().name() == shipped_name);
+        REQUIRE(m->warnings().size() == 1);
+        CHECK_THAT(m->warnings()[0], Catch::Contains(path) && Catch::Contains(why));
+        r = test::run_cli("bench --model " + model_path + " --input-shape 1,3,20,16 --runs 1 --warmup 0", env);
+        CHECK(r.code == 0);
+        CHECK_THAT(r.err, Catch::Contains("ae2d: warning: ignored the tune cache entry"));
+    }
+
+    // Off: no path, and ae2d tune without --output says why it cannot store.
+    r = test::run_cli("tune --model " + model_path + " --input-shape 1,3,20,16 --budget-minutes 0",
+                      "AE2D_TUNE_CACHE=off");
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("AE2D_TUNE_CACHE=off"));
+    setenv("AE2D_TUNE_CACHE", "off", 1);
+    CHECK(tune_cache_path(before->config(), cpu_target()).empty());
 }
 
 namespace {

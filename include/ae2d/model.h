@@ -84,6 +84,9 @@ Status check_backend(Backend backend);
 
 struct LoadOptions {
     Backend backend = Backend::Cpu;
+    // Run the CPU backend on the tune cache's table for this configuration, when there is one
+    // (ae2d/tune.h); the shipped table otherwise.
+    bool tune_cache = true;
 };
 
 class Model {
@@ -107,11 +110,15 @@ public:
 
     // The output shape for an input shape (B, C, H, W), or why that input is refused.
     Expected<std::vector<int64_t>> output_shape(const std::vector<int64_t> &input_shape) const;
-    // The schedule table that picks each stage's compiled variant: by default the table shipped
-    // for this CPU (ScheduleTable::shipped(cpu_target())). with_schedule returns a model that
-    // shares the weights and runs with another table.
+    // The schedule table that picks each stage's compiled variant: by default the tune cache's
+    // entry for this configuration and CPU (ae2d/tune.h), else the table shipped for this CPU
+    // (ScheduleTable::shipped(cpu_target())). with_schedule returns a model that shares the
+    // weights and runs with another table.
     const ScheduleTable &schedule() const;
     Model with_schedule(const ScheduleTable &schedule) const;
+    // What loading noticed without refusing the model: a tune-cache entry that was ignored
+    // (unreadable, malformed, or tuned for another CPU target), and why.
+    const std::vector<std::string> &warnings() const;
 
     // One forward pass on a batch (B, in_planes, H, W).
     Expected<Tensor> forward(const Tensor &input, ForwardProfile *profile = nullptr) const;

@@ -52,4 +52,15 @@ Expected<TuneResult> tune(const Model &model, const std::vector<std::vector<int6
 // 384 x 512, non-square and odd among them, one at batch 2, with `channels` input planes.
 std::vector<std::vector<int64_t>> default_tune_shapes(int64_t channels);
 
+// The per-user tune cache, as FFTW's wisdom: `ae2d tune --model M` without --output stores its
+// table here, and Model::load (CPU backend) runs every model of the same configuration on this
+// CPU target with it instead of the shipped table. The directory is $AE2D_TUNE_CACHE, else
+// $XDG_CACHE_HOME/ae2d/tune, else $HOME/.cache/ae2d/tune; AE2D_TUNE_CACHE=off turns the cache
+// off. The file is <directory>/<target>/<configuration>.txt, e.g.
+// x86-64-avx2/UNet2d_c24_l2-2_plain_k3x3_i1_o1.txt; "" when the cache is off or has no directory.
+std::string tune_cache_path(const Config &config, const std::string &target);
+// Writes a table (in the text format of ae2d/schedule.h) to the cache entry of (config, target),
+// making its directories; the table must parse and name `target`.
+Status store_in_tune_cache(const std::string &table_text, const Config &config, const std::string &target);
+
 }  // namespace ae2d

@@ -13,6 +13,7 @@ backend that is not usable here).
 """
 
 import os as _os
+import warnings as _warnings
 from dataclasses import dataclass as _dataclass
 from typing import Optional, Tuple, Union
 
@@ -160,6 +161,8 @@ class Model:
         self = object.__new__(cls)
         self._m = native
         self._source = source
+        for message in native.warnings:  # an ignored tune-cache entry
+            _warnings.warn(message, RuntimeWarning, stacklevel=3)
         return self
 
     @classmethod
@@ -193,7 +196,7 @@ class Model:
         The configuration is read off the names and shapes, or given (all or some of channel,
         layers, block, kernel_size, in_planes, out_planes, arch; the rest is inferred). An
         AE2d and a UNet2d are told apart by their decoder's input widths. `output` is the file
-        metadata's "output" ("raw" or "normalized", see Model.output_mode).
+        metadata's "output" ("raw", "normalized" or "residual", see Model.output_mode).
         """
         if not hasattr(state_dict, "items"):
             raise TypeError("state_dict must be a mapping of names to tensors, got {}".format(
@@ -273,9 +276,16 @@ class Model:
         return self._m.nlayers
 
     @property
+    def schedule(self) -> str:
+        """The schedule table the CPU backend runs: the tune cache's entry for this configuration
+        and CPU (`ae2d tune --model M`), else the table shipped for this CPU."""
+        return self._m.schedule
+
+    @property
     def output_mode(self) -> str:
-        """What the model returns (the file's metadata "output"): "raw", the network's output, or
-        "normalized", mean + std * f((x - mean) / std) per image and channel."""
+        """What the model returns (the file's metadata "output"): "raw", the network's output,
+        "normalized", mean + std * f((x - mean) / std), or "residual", x - std * f((x - mean) / std),
+        per image and channel."""
         return self._m.output_mode
 
     @property

@@ -265,6 +265,8 @@ NB_MODULE(_ae2d, m) {
         .def_prop_ro("backend", [](const PyModel &s) { return std::string(ae2d::backend_name(s.get()->backend())); })
         .def_prop_ro("output_mode", [](const PyModel &s) { return std::string(ae2d::output_mode_name(s.get()->output_mode())); })
         .def_prop_ro("output_line", [](const PyModel &s) { return ae2d::output_mode_line(s.get()->output_mode()); })
+        .def_prop_ro("schedule", [](const PyModel &s) { return s.get()->schedule().name(); })
+        .def_prop_ro("warnings", [](const PyModel &s) { return s.get()->warnings(); })
         .def_prop_ro("nlayers", [](const PyModel &s) { return s.get()->nlayers(); })
         .def_prop_ro("num_parameters", [](const PyModel &s) { return s.get()->num_parameters(); })
         .def("output_shape",

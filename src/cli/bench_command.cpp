@@ -59,16 +59,16 @@ void bench(const BenchOptions &o) {
     auto backend = parse_backend(o.backend);
     if (!backend) return fail("--backend: " + backend.message());
     if (o.threads > 0) set_num_threads(o.threads);
-    auto model = Model::load(o.model, {*backend});
+    auto model = load_model(o.model, {*backend});
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());
     std::vector<Candidate> candidates;
     if (o.schedules.empty()) candidates.push_back({model->schedule().name(), *model, {}, {}, {}, {}});
     for (const std::string &spec : o.schedules) {
-        auto table = ScheduleTable::from_spec(spec);
-        if (!table) return fail("--schedule: " + table.message());
-        candidates.push_back({spec, model->with_schedule(*table), {}, {}, {}, {}});
+        auto scheduled = with_schedule_spec(*model, spec);
+        if (!scheduled) return fail(scheduled.status());
+        candidates.push_back({spec, *scheduled, {}, {}, {}, {}});
     }
     Tensor x(*shape);
     std::mt19937 rng(1234);

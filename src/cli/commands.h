@@ -21,6 +21,13 @@ int exit_code();
 void fail(const std::string &message);
 void fail(const Status &status);
 
+// Model::load, with the model's warnings (an ignored tune-cache entry) printed as
+// "ae2d: warning: <warning>".
+Expected<Model> load_model(const std::string &path, const LoadOptions &options = {});
+// The model on the table `spec` names (--schedule): "tuned" keeps the model's own (its tune-cache
+// entry, else the shipped table); the others as ScheduleTable::from_spec.
+Expected<Model> with_schedule_spec(const Model &model, const std::string &spec);
+
 // The bundled denoiser: $AE2D_DEFAULT_MODEL, else models/denoiser.safetensors (build tree) or
 // share/ae2d/denoiser.safetensors (installed) next to the binary.
 std::string default_model_path();

@@ -20,6 +20,20 @@ void fail(const std::string &message) {
 
 void fail(const Status &status) { fail(status.message()); }
 
+Expected<Model> load_model(const std::string &path, const LoadOptions &options) {
+    auto model = Model::load(path, options);
+    if (model)
+        for (const std::string &w : model->warnings()) std::cerr << "ae2d: warning: " << w << "\n";
+    return model;
+}
+
+Expected<Model> with_schedule_spec(const Model &model, const std::string &spec) {
+    if (spec == "tuned") return model;
+    auto table = ScheduleTable::from_spec(spec);
+    if (!table) return Status::Error("--schedule: " + table.message());
+    return model.with_schedule(*table);
+}
+
 Expected<std::vector<int64_t>> parse_shape(const std::string &text, size_t min_rank, size_t max_rank) {
     std::vector<int64_t> dims;
     std::stringstream ss(text);

@@ -23,7 +23,7 @@ std::string dims(const graph::Value &v) {
 
 void write_graph(const GraphOptions &o) {
     if (!o.dot) return fail("only --dot output is available");
-    auto model = Model::load(o.model);
+    auto model = load_model(o.model);
     if (!model) return fail(model.status());
     auto shape = parse_shape(o.input_shape, 4, 4);
     if (!shape) return fail("--input-shape: " + shape.message());

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ae2d/tune.h"
 #include "cli/commands.h"
 #include "runtime/schedule_table.h"
 
@@ -44,16 +45,21 @@ void add_info_command(CLI::App &app) {
         const ScheduleTable shipped = ScheduleTable::shipped(cpu_target());
         std::cout << "schedule table: " << shipped.name() << ", " << shipped.rules().entries.size()
                   << " lines, default " << shipped.rules().default_variant << " (ae2d tune makes others)\n";
+        // The cache directory, from the path of any configuration's entry.
+        const std::string entry = tune_cache_path(Config{Arch::AE2d, 64, {2, 2}}, cpu_target());
+        std::cout << "tune cache: "
+                  << (entry.empty() ? std::string("off") : entry.substr(0, entry.rfind('/')) + "/ (ae2d tune --model M)")
+                  << "\n";
         const std::string opencl = AE2D_OPENCL_TARGET, cuda = AE2D_CUDA_TARGET;
         std::cout << "gpu targets: opencl " << (opencl.empty() ? "(not built)" : opencl) << ", cuda "
                   << (cuda.empty() ? "(not built)" : cuda) << "\n";
         const std::string bundled = default_model_path();
-        auto model = Model::load(bundled);
+        auto model = load_model(bundled);
         if (model)
             std::cout << "default model: " << bundled << ", " << model->config().to_string() << ", output "
                       << output_mode_name(model->output_mode()) << " (" << output_mode_formula(model->output_mode())
                       << ")" << (model->config().in_planes == 1 ? "; ae2d run denoises each channel of an RGB input" : "")
-                      << "\n";
+                      << "; schedule " << model->schedule().name() << "\n";
         else
             std::cout << "default model: " << model.message() << "\n";
         std::cout << "backends:\n";

@@ -311,11 +311,11 @@ void run(RunOptions o) {
     if (!items) return fail(items.status());
     const bool bundled = o.model.empty();
     if (bundled) o.model = default_model_path();
-    auto loaded = Model::load(o.model, {*backend});
+    auto loaded = load_model(o.model, {*backend});
     if (!loaded) return fail(loaded.status());
-    auto table = ScheduleTable::from_spec(o.schedule);
-    if (!table) return fail("--schedule: " + table.message());
-    const Model model = loaded->with_schedule(*table);
+    auto scheduled = with_schedule_spec(*loaded, o.schedule);
+    if (!scheduled) return fail(scheduled.status());
+    const Model model = *scheduled;
 
     std::set<fs::path> inputs, outputs;
     for (const Item &it : *items) inputs.insert(fs::weakly_canonical(it.input));

@@ -41,7 +41,7 @@ void summarize(const SummaryOptions &o, bool explicit_config) {
     OutputMode mode = OutputMode::Raw;
     if (!o.model.empty()) {
         if (explicit_config) return fail("give either --model or the configuration flags, not both");
-        auto model = Model::load(o.model);
+        auto model = load_model(o.model);
         if (!model) return fail(model.status());
         config = model->config();
         mode = model->output_mode();

@@ -25,7 +25,7 @@ struct TuneCommandOptions {
 void tune_command(const TuneCommandOptions &o) {
     if (o.budget_minutes < 0 || o.threads < 0) return fail("--budget-minutes and --threads must be >= 0");
     if (o.threads > 0) set_num_threads(o.threads);
-    auto model = Model::load(o.model);
+    auto model = load_model(o.model);
     if (!model) return fail(model.status());
     std::vector<std::vector<int64_t>> shapes;
     for (const std::string &text : o.input_shapes) {
@@ -40,8 +40,8 @@ void tune_command(const TuneCommandOptions &o) {
         for (int64_t d : shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
         shapes_text += " --input-shape " + dims;
     }
-    auto start = ScheduleTable::from_spec(o.schedule);
-    if (!start) return fail("--schedule: " + start.message());
+    auto start = with_schedule_spec(*model, o.schedule);
+    if (!start) return fail(start.status());
 
     const bool tty = isatty(STDERR_FILENO) != 0;
     const auto t0 = std::chrono::steady_clock::now();
@@ -59,13 +59,14 @@ void tune_command(const TuneCommandOptions &o) {
         }
         std::fflush(stderr);
     };
-    auto result = tune(model->with_schedule(*start), shapes, options);
+    auto result = tune(*start, shapes, options);
     if (!result) return fail(result.status());
 
     std::string text = "# ae2d schedule table, written by: ae2d tune --model " + o.model + shapes_text +
-                       " (starting from: " + start->name() + ")\n" + result->table.to_text();
-    // Without --output the table goes to stdout and the report to stderr.
-    FILE *report = o.output.empty() ? stderr : stdout;
+                       " (starting from: " + start->schedule().name() + ")\n" + result->table.to_text();
+    // With --output - the table goes to stdout and the report to stderr.
+    const bool to_stdout = o.output == "-";
+    FILE *report = to_stdout ? stderr : stdout;
     std::fprintf(report, "%-70s %5s  %-8s %9s  %-8s %9s  %6s\n", "stage (kernel step in out batch height width)",
                  "count", "shipped", "ms", "tuned", "ms", "ratio");
     double shipped_total = 0, tuned_total = 0;
@@ -93,8 +94,16 @@ void tune_command(const TuneCommandOptions &o) {
     if (measured > 0)
         std::fprintf(report, "sum over the measured stages: shipped %.3f ms, tuned %.3f ms (%.3f)\n", shipped_total,
                      tuned_total, tuned_total / shipped_total);
-    if (o.output.empty()) {
+    if (to_stdout) {
         std::cout << text;
+        return;
+    }
+    if (o.output.empty()) {
+        Status ok = store_in_tune_cache(text, model->config(), cpu_target());
+        if (!ok) return fail(ok.with_context("the tune cache"));
+        std::fprintf(report, "table written to the tune cache, %s: ae2d run and bench and the APIs now use it for "
+                     "%s on %s\n", tune_cache_path(model->config(), cpu_target()).c_str(),
+                     model->config().to_string().c_str(), cpu_target().c_str());
         return;
     }
     Status ok = io::detail::write_file_atomic(o.output, text.data(), text.size());
@@ -115,9 +124,11 @@ void add_tune_command(CLI::App &app) {
                     "time limit for the measuring, all stages together; stages not measured by then keep "
                     "their variant")
         ->capture_default_str();
-    cmd->add_option("--output,-o", o->output, "table file to write (default: stdout, report on stderr)");
+    cmd->add_option("--output,-o", o->output,
+                    "table file to write; '-': stdout, report on stderr (default: the tune cache, which later "
+                    "loads of a model of this configuration use on this CPU target; see ae2d info)");
     cmd->add_option("--schedule", o->schedule,
-                    "the table to improve on: tuned (shipped), policy, manual, auto or a file; a variant replaces its "
+                    "the table to improve on: tuned (the model's: tune cache, else shipped), policy, manual, auto or a file; a variant replaces its "
                     "choice only if >3% faster")
         ->capture_default_str();
     cmd->add_option("--threads,-t", o->threads, "worker threads (0: one per core)");

@@ -16,6 +16,7 @@
 #include "runtime/executor.h"
 #include "runtime/forward_limits.h"
 #include "model/model_impl.h"
+#include "model/tune_cache.h"
 
 namespace ae2d {
 
@@ -66,6 +67,11 @@ Expected<Model> Model::from_tensors(std::map<std::string, Tensor> tensors,
     // A GPU backend takes its own table (schedules/tuned/<api>.txt: none is shipped, so its stages
     // run manual), not the CPU's, whose choices were measured on CPU variants.
     impl->schedule = ScheduleTable::shipped(options.backend == Backend::Cpu ? cpu_target() : backend_name(options.backend));
+    if (options.backend == Backend::Cpu && options.tune_cache) {
+        std::string warning;
+        if (auto cached = load_from_tune_cache(impl->graph.config, cpu_target(), warning)) impl->schedule = *cached;
+        if (!warning.empty()) impl->warnings.push_back(warning);
+    }
     impl->backend = options.backend;
     if (options.backend != Backend::Cpu) {
         ok = check_backend(options.backend);
@@ -86,12 +92,14 @@ Model Model::with_schedule(const ScheduleTable &schedule) const {
     impl->schedule = schedule;
     impl->backend = impl_->backend;
     impl->output_mode = impl_->output_mode;
+    impl->warnings = impl_->warnings;
     impl->device_weights = impl_->device_weights;  // shared
     impl->packed = impl_->packed;                  // shared
     return Model(std::shared_ptr<const Impl>(std::move(impl)));
 }
 
 const ScheduleTable &Model::schedule() const { return impl_->schedule; }
+const std::vector<std::string> &Model::warnings() const { return impl_->warnings; }
 
 const Config &Model::config() const { return impl_->graph.config; }
 OutputMode Model::output_mode() const { return impl_->output_mode; }

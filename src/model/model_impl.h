@@ -36,6 +36,7 @@ struct Model::Impl {
     graph::Graph graph;  // unshaped: structure and parameters
     std::shared_ptr<const runtime::WeightMap> weights;  // shared by the copies with_schedule makes
     ScheduleTable schedule;                             // which variant runs each stage (CPU)
+    std::vector<std::string> warnings;                  // Model::warnings
     Backend backend = Backend::Cpu;
     OutputMode output_mode = OutputMode::Raw;  // already applied to `graph` (graph/output_transform.h)
     std::shared_ptr<const runtime::DeviceWeights> device_weights;  // GPU backends: `weights` on the device

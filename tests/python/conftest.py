@@ -12,6 +12,9 @@ import sys
 import numpy as np
 import pytest
 
+# The tests run the shipped schedule tables, never the user's tune cache.
+os.environ["AE2D_TUNE_CACHE"] = "off"
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 DATA = os.path.join(ROOT, "tests", "data")

@@ -94,6 +94,7 @@ def test_description_matches_manifest():
     arrays, _ = read_safetensors(DENOISER)
     assert ae2d.Model.from_state_dict(arrays).output_mode == "raw"
     assert ae2d.Model.from_state_dict(arrays, output="normalized").output_mode == "normalized"
+    assert ae2d.Model.from_state_dict(arrays, output="residual").output_mode == "residual"
 
 
 def test_summary_is_the_seeds_table():
@@ -130,6 +131,25 @@ def test_module_functions():
     finally:
         ae2d.set_limits(**lim)
     assert ae2d.limits() == lim
+
+
+def test_tune_cache_entries_run_and_bad_ones_warn(tmp_path, monkeypatch):
+    # ae2d tune --model M stores a table per target and configuration (docs/schedules.md); a
+    # model loaded later runs it, and a corrupt entry is a RuntimeWarning, never an error.
+    monkeypatch.setenv("AE2D_TUNE_CACHE", str(tmp_path))
+    path = os.path.join(FIXTURES, "plain_k3_d2.safetensors")
+    shipped = fixture_model("plain_k3_d2").schedule
+    assert "tune cache" not in shipped
+    subprocess.run([cli_path(), "tune", "--model", path, "--input-shape", "1,3,20,16", "--budget-minutes", "0"],
+                   capture_output=True, check=True)
+    (entry,) = list(tmp_path.glob(ae2d.cpu_target() + "/*.txt"))
+    assert "tune cache: " + str(entry) in fixture_model("plain_k3_d2").schedule
+    entry.write_text("not a table\n")
+    with pytest.warns(RuntimeWarning, match="ignored the tune cache entry"):
+        m = fixture_model("plain_k3_d2")
+    assert m.schedule == shipped
+    x = np.zeros((1, 3, 20, 16), np.float32)
+    assert m(x).shape == m.output_shape(x.shape)
 
 
 def test_cli_entry_point_runs_with_bundled_model(tmp_path):
