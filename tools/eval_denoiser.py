@@ -107,10 +107,10 @@ def run_ae2d_cli(ae2d, threads):
 TORCH_HELPER = r'''
 import sys, json, time, numpy as np, torch
 sys.path.insert(0, sys.argv[1])
-import ae2d_ref as ref, output_modes
+import ae2d_ref as ref, output_modes, unet2d_ref
 torch.set_num_threads(int(sys.argv[4]))
 sd, meta = ref.load_safetensors(sys.argv[2])
-net = ref.AE2d(int(meta['channel']), json.loads(meta['layers']), block=meta['block'],
+net = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}[meta.get('arch', 'AE2d')](int(meta['channel']), json.loads(meta['layers']), block=meta['block'],
                kernel_size=json.loads(meta['kernel_size']), in_planes=1, out_planes=1).eval()
 net.load_state_dict(sd)
 x = np.load(sys.argv[3]).astype(np.float32) / 255.0

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # -*- coding: UTF-8 -*-
-'''Train the bundled AE2d denoiser (blind Gaussian noise, sigma 4-55 on the 0-255 scale, gray;
+'''Train the bundled denoiser, a UNet2d (blind Gaussian noise, sigma 4-55 on the 0-255 scale, gray;
 `ae2d run` gives it each channel of a colour image as a gray image); write the sample images.
 
 Usage (from the repository root; Debian python3-torch + python3-numpy for training, and the
@@ -8,20 +8,22 @@ photographs collected once by tools/denoiser_photos.py in a venv with scikit-ima
 
     python3 -m venv .venv-eval && .venv-eval/bin/pip install scikit-image opencv-python-headless bm3d
     .venv-eval/bin/python tools/denoiser_photos.py                  # build-photos/photos.npz
-    nice -n 19 /usr/bin/python3 tools/train_denoiser.py --budget-minutes 75 --channel 32 --layers 2,2 \
-        --output normalized --log-every 100 --no-samples --out build-train/denoiser.safetensors
+    /usr/bin/python3 tools/train_denoiser.py --budget-minutes 72 --log-every 200 --no-samples \
+        --out build-train/denoiser.safetensors   # UNet2d(16, [2, 2, 2]) plain, output "residual"
     cp build-train/denoiser.safetensors models/denoiser.safetensors
     /usr/bin/python3 tools/train_denoiser.py --samples-only         # samples/ and its README table
 
 What it does (seeded: TRAIN_SEED for the data, the noise and the initial weights; 1 thread):
 
-  * Output formulation "normalized" (the model file's metadata "output", run by ae2d as graph
-    stages): y = m + s * f((x - m) / s), m and s the mean and sqrt(variance + 1e-5) of each input
-    plane. Every path through AE2d passes an instance norm, so the network itself cannot keep the
-    input's level or contrast; here it works on a normalized image and the statistics are put back
-    outside it, which makes the output follow any affine change of the input's levels exactly.
-    Probes (docs/denoiser.md) chose it over "m + s * f(x)" and the noise-predicting residual
-    "x - s * f((x - m) / s)", which did not learn; --output keeps the alternatives for probes.
+  * Network --arch UNet2d (--channel 16 --layers 2,2,2 --block plain): its skip connections carry
+    full-resolution detail past the bottleneck, which AE2d cannot (docs/denoiser.md).
+  * Output formulation --output residual (the model file's metadata "output", run by ae2d as
+    graph stages): y = x - s * f((x - m) / s), m and s the mean and sqrt(variance + 1e-5) of each
+    input plane: the network predicts the noise of the normalized image. Every path through the
+    network passes an instance norm, so it cannot keep the input's level or contrast itself; the
+    statistics are taken out and put back outside it, which makes the output follow any affine
+    change of the input's levels exactly. "normalized" (y = m + s * f((x - m) / s)) and "stats"
+    (y = m + s * f(x)) are kept for probes.
   * Training data, fresh every step (batch --batch of --patch x --patch): half patches of the
     training photographs (tools/denoiser_photos.py: CC0 / public-domain scikit-image images that
     are not in the evaluation set; each colour channel is a gray image; random crop, 2x
@@ -62,6 +64,9 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'reference'))
 import ae2d_ref as ref  # noqa: E402
 import output_modes  # noqa: E402
+import unet2d_ref  # noqa: E402
+
+ARCHS = {'AE2d': ref.AE2d, 'UNet2d': unet2d_ref.UNet2d}
 
 SIGMA = 25.0 / 255.0
 TRAIN_SEED = 1234
@@ -443,8 +448,8 @@ def add_noise_sigma_u8(clean01, rng, sigmas):
 # ----------------------------------------------------------------------------
 # "normalized": y = m + s * f((x - m) / s), m and s the per-(image, channel) mean and
 #   sqrt(biased variance + 1e-5) of the input x (InstanceNorm2d's statistics, no affine).
+# "residual":   y = x - s * f((x - m) / s), m and s as above
 # "stats":      y = m + s * f(x)          (probe only)
-# "residual":   y = x - s * f((x - m) / s) (probe only)
 # "raw":        y = f(x)                   (files without the key)
 STAT_EPS = 1e-5
 
@@ -461,8 +466,6 @@ def apply_output(net, x, mode):
     m, s = input_stats(x)
     if mode == 'stats':
         return m + s * net(x)
-    if mode == 'residual':
-        return x - s * net((x - m) / s)
     raise ValueError(mode)
 
 
@@ -483,7 +486,7 @@ def psnr(a, b):
 
 
 def metadata(cfg):
-    return {'arch': 'AE2d', 'channel': str(cfg['channel']), 'layers': json.dumps(list(cfg['layers'])),
+    return {'arch': cfg['arch'], 'channel': str(cfg['channel']), 'layers': json.dumps(list(cfg['layers'])),
             'block': cfg['block'], 'kernel_size': json.dumps(cfg['kernel_size']),
             'in_planes': str(cfg['in_planes']), 'out_planes': str(cfg['out_planes'])}
 
@@ -491,9 +494,10 @@ def metadata(cfg):
 def load_model(path):
     """The model file as (network in float64, its output mode)."""
     sd, meta = ref.load_safetensors(path)
-    net = ref.AE2d(int(meta['channel']), json.loads(meta['layers']), block=meta['block'],
-                   kernel_size=json.loads(meta['kernel_size']), in_planes=int(meta['in_planes']),
-                   out_planes=int(meta['out_planes'])).double()
+    net = ARCHS[meta.get('arch', 'AE2d')](
+        int(meta['channel']), json.loads(meta['layers']), block=meta['block'],
+        kernel_size=json.loads(meta['kernel_size']), in_planes=int(meta['in_planes']),
+        out_planes=int(meta['out_planes'])).double()
     net.load_state_dict(sd)
     return net.eval(), meta.get('output', 'raw')
 
@@ -575,17 +579,17 @@ def train_photo(args):
     np.random.seed(TRAIN_SEED)
     rng = np.random.default_rng(TRAIN_SEED)
     nrng = np.random.default_rng(TRAIN_SEED + 1)
-    cfg = dict(channel=args.channel, layers=[int(v) for v in args.layers.split(',')], block=args.block,
-               **CONFIG)
-    net = ref.AE2d(cfg['channel'], cfg['layers'], block=cfg['block'], kernel_size=cfg['kernel_size'],
-                   in_planes=1, out_planes=1)
+    cfg = dict(arch=args.arch, channel=args.channel, layers=[int(v) for v in args.layers.split(',')],
+               block=args.block, **CONFIG)
+    net = ARCHS[args.arch](cfg['channel'], cfg['layers'], block=cfg['block'], kernel_size=cfg['kernel_size'],
+                           in_planes=1, out_planes=1)
     init_weights(net)
     if args.output != 'raw':
         with torch.no_grad():
             net.conv_final.bias.zero_()
     speed_up_for_training(net)
     npar = sum(p.numel() for p in net.parameters())
-    print('AE2d({0}) {1} parameters, output {2!r}, sigma {3}-{4}, budget {5} min'.format(
+    print('{0} {1} parameters, output {2!r}, sigma {3}-{4}, budget {5} min'.format(
         ', '.join('{0}={1}'.format(k, v) for k, v in cfg.items()), npar, args.output,
         args.sigma_min, args.sigma_max, args.budget_minutes), flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -683,7 +687,7 @@ def make_samples(args):
 
 def write_readme(args, rows):
     lines = [
-        '# Sample images for the AE2d denoiser',
+        '# Sample images for the bundled denoiser',
         '',
         'Written by `tools/train_denoiser.py` (`/usr/bin/python3 tools/train_denoiser.py --samples-only`',
         're-makes them from `models/denoiser.safetensors` and `build-photos/photos.npz`). All are 8-bit PNG.',
@@ -699,7 +703,7 @@ def write_readme(args, rows):
         '- `noisy/<name>.png`: clean (as 8-bit, scaled to [0, 1]) + N(0, (25/255)^2), seed `{0} + i`,'.format(NOISE_SEED),
         '  clipped to [0, 1] and rounded to 8 bits.',
         '- `denoised/<name>.png`: `models/denoiser.safetensors` run by the PyTorch reference',
-        '  (tests/reference/ae2d_ref.py, output mode from tests/reference/output_modes.py) on the noisy',
+        '  (tests/reference/unet2d_ref.py, output mode from tests/reference/output_modes.py) on the noisy',
         '  PNG scaled to [0, 1], clamped, rounded to 8 bits. `ae2d run --input samples/noisy/<name>.png',
         '  --output out.png` gives the same picture.',
         '',
@@ -717,15 +721,16 @@ def write_readme(args, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--iters', type=int, default=1000000, help='step cap (the budget usually ends first)')
-    ap.add_argument('--budget-minutes', type=float, default=75.0, help='wall-clock cap of the training loop')
+    ap.add_argument('--budget-minutes', type=float, default=72.0, help='wall-clock cap of the training loop')
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--patch', type=int, default=64, help='training patches are PATCH x PATCH')
     ap.add_argument('--lr', type=float, default=2e-3)
     ap.add_argument('--decay-frac', type=float, default=0.3, help='cosine decay over the last fraction')
-    ap.add_argument('--channel', type=int, default=32)
-    ap.add_argument('--layers', default='2,2')
+    ap.add_argument('--arch', default='UNet2d', choices=sorted(ARCHS))
+    ap.add_argument('--channel', type=int, default=16)
+    ap.add_argument('--layers', default='2,2,2')
     ap.add_argument('--block', default='plain')
-    ap.add_argument('--output', default='normalized', choices=['normalized', 'stats', 'residual', 'raw'])
+    ap.add_argument('--output', default='residual', choices=list(output_modes.MODES) + ['stats'])
     ap.add_argument('--sigma-min', type=float, default=4.0)
     ap.add_argument('--sigma-max', type=float, default=55.0)
     ap.add_argument('--photos', default=os.path.join(ROOT, 'build-photos', 'photos.npz'),

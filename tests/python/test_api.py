@@ -87,10 +87,10 @@ def test_description_matches_manifest():
         b, _, h, w = case["input_shape"]
         assert m.output_shape(case["input_shape"]) == (b, c["out_planes"], h, w)
     m = ae2d.Model.load(DENOISER)
-    assert m.num_parameters == 164993
-    assert str(m.config) == "AE2d(32, [2, 2], block='plain', kernel_size=3, in_planes=1, out_planes=1)"
-    assert "AE2d(32" in repr(m)
-    assert m.output_mode == "normalized"
+    assert m.num_parameters == 217217
+    assert str(m.config) == "UNet2d(16, [2, 2, 2], block='plain', kernel_size=3, in_planes=1, out_planes=1)"
+    assert "UNet2d(16" in repr(m)
+    assert m.output_mode == "residual"
     arrays, _ = read_safetensors(DENOISER)
     assert ae2d.Model.from_state_dict(arrays).output_mode == "raw"
     assert ae2d.Model.from_state_dict(arrays, output="normalized").output_mode == "normalized"
