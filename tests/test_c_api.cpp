@@ -143,21 +143,31 @@ TEST_CASE("C API: forward equals the PyTorch reference", "[c_api][parity]") {
     REQUIRE(ae2d_model_forward(h.m, x->data.data(), in, y.data(), y.size(), err, sizeof err) == 0);
     CHECK(err[0] == '\0');
     require_close(y, *ref);
+}
 
-    SECTION("several threads share one model") {
-        std::vector<std::vector<float>> ys(3, std::vector<float>(y.size()));
-        std::vector<int> rcs(ys.size(), -1);
-        std::vector<std::thread> threads;
-        for (size_t t = 0; t < ys.size(); ++t)
-            threads.emplace_back([&, t] {
-                char e[128];
-                rcs[t] = ae2d_model_forward(h.m, x->data.data(), in, ys[t].data(), ys[t].size(), e, sizeof e);
-            });
-        for (auto &t : threads) t.join();
-        for (size_t t = 0; t < ys.size(); ++t) {
-            CHECK(rcs[t] == 0);
-            CHECK(ys[t] == y);
-        }
+TEST_CASE("C API: several threads share one model", "[c_api][threads]") {
+    auto x = ae2d::io::read_npy(fixture("plain_k3_d2.input.npy"));
+    REQUIRE(x.ok());
+    char err[256] = "";
+    ModelHandle h(ae2d_model_load(fixture("plain_k3_d2.safetensors").c_str(), err, sizeof err));
+    REQUIRE(h.m != nullptr);
+    int64_t in[4], out[4] = {0, 0, 0, 0};
+    std::copy(x->shape.begin(), x->shape.end(), in);
+    REQUIRE(ae2d_model_output_shape(h.m, in, out, err, sizeof err) == 0);
+    std::vector<float> y(static_cast<size_t>(out[0] * out[1] * out[2] * out[3]));
+    REQUIRE(ae2d_model_forward(h.m, x->data.data(), in, y.data(), y.size(), err, sizeof err) == 0);
+    std::vector<std::vector<float>> ys(3, std::vector<float>(y.size()));
+    std::vector<int> rcs(ys.size(), -1);
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < ys.size(); ++t)
+        threads.emplace_back([&, t] {
+            char e[128];
+            rcs[t] = ae2d_model_forward(h.m, x->data.data(), in, ys[t].data(), ys[t].size(), e, sizeof e);
+        });
+    for (auto &t : threads) t.join();
+    for (size_t t = 0; t < ys.size(); ++t) {
+        CHECK(rcs[t] == 0);
+        CHECK(ys[t] == y);
     }
 }
 
