@@ -22,7 +22,7 @@ import numpy as _np
 from . import _ae2d
 
 __all__ = ["Model", "Config", "set_num_threads", "backends", "summary", "limits", "set_limits", "version",
-           "default_model_path"]
+           "default_model_path", "cpu_target"]
 
 version = _ae2d.__version__
 __version__ = version
@@ -31,13 +31,19 @@ _HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
 def default_model_path() -> str:
-    """The bundled denoiser, AE2d(16, [2, 2], plain, kernel 3, 1 -> 1), the default of `ae2d run`."""
+    """The bundled denoiser, UNet2d(16, [2, 2, 2], plain, kernel 3, 1 -> 1), the default of `ae2d run`."""
     return _os.path.join(_HERE, "models", "denoiser.safetensors")
 
 
 def set_num_threads(threads: int) -> None:
     """Worker threads of the kernels, shared by all models of the process (0: one per core)."""
     _ae2d.set_num_threads(_int_arg("threads", threads))
+
+
+def cpu_target() -> str:
+    """The CPU code that runs here, as a schedule-table target: "x86-64-avx512", "x86-64-avx2",
+    "x86-64-sse41" or "arm64-neon" (AE2D_CPU_TARGET may hold an x86 CPU to a lower one)."""
+    return _ae2d.cpu_target()
 
 
 def backends() -> list:
